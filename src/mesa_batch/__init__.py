@@ -1,0 +1,79 @@
+"""mesa_batch: the next-generation batch runner for Mesa agent-based models.
+
+The public API, by stage:
+
+Preparation
+    :class:`RunConfiguration` (one run: model, parameters, iteration, run length, seed);
+    parameter types :class:`Real`, :class:`Integer`, :class:`Categorical`, :class:`Boolean`,
+    :class:`Constant`, :class:`Values`, :class:`Distribution` and :class:`ParameterSpace`;
+    designs :func:`full_factorial`, :func:`base_case`, :func:`manual`, :func:`sample`,
+    :func:`saltelli`, :func:`morris`, :func:`sparse_grid`, composed with :func:`concat` and
+    :func:`replicate`.
+
+Errors
+    :class:`MesaBatchError` and its subclasses (:mod:`mesa_batch.errors`).
+
+Importing mesa_batch is cheap: Mesa, scipy.stats, SALib and chaospy load on first use.
+"""
+
+from mesa_batch.config import DesignInfo, RunConfiguration
+from mesa_batch.designs import (
+    base_case,
+    concat,
+    full_factorial,
+    manual,
+    morris,
+    replicate,
+    saltelli,
+    sample,
+    sparse_grid,
+)
+from mesa_batch.errors import (
+    ConfigurationError,
+    DesignError,
+    MesaBatchError,
+    ModelClassError,
+    ParameterError,
+)
+from mesa_batch.keys import MasterSeed
+from mesa_batch.space import (
+    Boolean,
+    Categorical,
+    Constant,
+    Distribution,
+    Integer,
+    ParameterSpace,
+    Real,
+    Values,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Boolean",
+    "Categorical",
+    "ConfigurationError",
+    "Constant",
+    "DesignError",
+    "DesignInfo",
+    "Distribution",
+    "Integer",
+    "MasterSeed",
+    "MesaBatchError",
+    "ModelClassError",
+    "ParameterError",
+    "ParameterSpace",
+    "Real",
+    "RunConfiguration",
+    "Values",
+    "__version__",
+    "base_case",
+    "concat",
+    "full_factorial",
+    "manual",
+    "morris",
+    "replicate",
+    "saltelli",
+    "sample",
+    "sparse_grid",
+]

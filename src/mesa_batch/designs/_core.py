@@ -1,0 +1,189 @@
+"""The shared core of every design: validate, pick points, key, seed, number.
+
+A design only says how it picks its points (:meth:`Design.points`). :func:`generate` does the
+rest, the same way for every design:
+
+1. check the model class, the run settings and the parameter names (before any point is drawn);
+2. draw the points with a generator derived from the master seed;
+3. number identical points (``occurrence``), so that coinciding sampled points stay distinct;
+4. cross the points with ``iterations`` (iteration outer, point inner, like Mesa's
+   ``batch_run``), derive every run's seed and number the runs.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Mapping
+from typing import Any, ClassVar, TypedDict, Unpack
+
+import numpy as np
+
+from mesa_batch.config import (
+    DEFAULT_MAX_STEPS,
+    DesignInfo,
+    RunConfiguration,
+    check_data_collection_period,
+    check_iterations,
+    check_max_steps,
+    point_key_of,
+)
+from mesa_batch.errors import DesignError, problem
+from mesa_batch.keys import master_seed, run_seed
+from mesa_batch.models import check_model_class, inspect_model
+
+__all__ = ["Design", "RunSettings", "generate"]
+
+
+class RunSettings(TypedDict, total=False):
+    """The keyword-only settings every design takes (all optional).
+
+    Attributes:
+        iterations: Replications of each design point (default 1).
+        max_steps: The most steps a run takes (default 1000, as Mesa's ``batch_run``).
+        data_collection_period: ``-1`` (default) collects the final state only; ``N`` every Nth
+            step and the final state; ``1`` every step.
+        seed: The master seed: a non-negative int, a ``numpy.random.SeedSequence``, or None
+            (default: fresh entropy, drawn once and recorded in every configuration).
+        common_random_numbers: Give every design point the same seed within an iteration, as
+            Mesa's ``batch_run`` does (default False: every run its own seed).
+        scenario_cls: The model's ``Scenario`` subclass, for Scenario models whose Scenario
+            cannot be found from the ``scenario`` annotation or the model's module.
+    """
+
+    iterations: int
+    max_steps: int
+    data_collection_period: int
+    seed: object
+    common_random_numbers: bool
+    scenario_cls: type | None
+
+
+class Design(ABC):
+    """How a design picks its points; everything else is shared (see :func:`generate`).
+
+    Subclasses set :attr:`name` and implement :meth:`points`, :meth:`names` and
+    :meth:`options`.
+    """
+
+    #: The design's name, recorded in every configuration's :class:`DesignInfo`.
+    name: ClassVar[str]
+    #: How the design's parameter argument is named in error messages.
+    where: ClassVar[str] = "parameters"
+
+    @abstractmethod
+    def names(self) -> Iterable[str]:
+        """The parameter names the points will use (checked before points are drawn)."""
+
+    @abstractmethod
+    def points(self, rng: np.random.Generator) -> list[dict[str, Any]]:
+        """Pick the design points.
+
+        Args:
+            rng: The generator to draw with (derived from the master seed; deterministic).
+
+        Returns:
+            The points, each a complete mapping of parameter names to values.
+        """
+
+    def options(self) -> dict[str, Any]:
+        """The design's options, recorded in :class:`DesignInfo`."""
+        return {}
+
+
+def generate(
+    design: Design, model_cls: type, **settings: Unpack[RunSettings]
+) -> list[RunConfiguration]:
+    """Turn a design into run configurations (see the module docstring for the steps).
+
+    Args:
+        design: The design.
+        model_cls: The Mesa model class.
+        **settings: The run settings (see :class:`RunSettings`).
+
+    Returns:
+        The configurations, run ids ``0 .. len - 1``.
+
+    Raises:
+        MesaBatchError: Any invalid input, before anything is generated.
+    """
+    unknown = set(settings) - set(RunSettings.__annotations__)
+    if unknown:
+        raise DesignError(
+            problem(
+                f"{design.name}()",
+                "got unexpected keyword arguments",
+                sorted(unknown),
+                f"Run settings are: {', '.join(RunSettings.__annotations__)}.",
+            )
+        )
+    iterations = check_iterations(settings.get("iterations", 1))
+    max_steps = check_max_steps(settings.get("max_steps", DEFAULT_MAX_STEPS))
+    data_collection_period = check_data_collection_period(
+        settings.get("data_collection_period", -1)
+    )
+    common_random_numbers = bool(settings.get("common_random_numbers", False))
+    scenario_cls = settings.get("scenario_cls")
+    check_model_class(model_cls)
+    signature = inspect_model(model_cls, scenario_cls)
+    master = master_seed(settings.get("seed"))
+    signature.check_names(design.names(), where=design.where)
+    points = design.points(master.sampling_rng())
+    if not points:
+        raise DesignError(problem(f"the {design.name} design", "produced no points", points))
+    info = DesignInfo(
+        name=design.name,
+        options=design.options(),
+        seed=master,
+        common_random_numbers=bool(common_random_numbers),
+        n_points=len(points),
+    )
+    seen: dict[str, int] = {}
+    point_keys: list[tuple[str, int]] = []
+    for point in points:
+        base = point_key_of(model_cls, point, 0)
+        occurrence = seen.get(base, 0)
+        seen[base] = occurrence + 1
+        key = base if occurrence == 0 else point_key_of(model_cls, point, occurrence)
+        point_keys.append((key, occurrence))
+    return [
+        RunConfiguration(
+            model_cls=model_cls,
+            parameters=point,
+            run_id=iteration * len(points) + j,
+            iteration=iteration,
+            max_steps=max_steps,
+            data_collection_period=data_collection_period,
+            seed=run_seed(master, key, iteration, common_random_numbers=common_random_numbers),
+            occurrence=occurrence,
+            point=j,
+            design=info,
+            scenario_cls=scenario_cls,
+        )
+        for iteration in range(iterations)
+        for j, (point, (key, occurrence)) in enumerate(zip(points, point_keys, strict=True))
+    ]
+
+
+def check_count(what: str, value: object, minimum: int = 1) -> int:
+    """Check a count argument (``n``, ``trajectories``, ``level``...)."""
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < minimum:
+        rule = "must be a positive int" if minimum == 1 else f"must be an int >= {minimum}"
+        raise DesignError(problem(what, rule, value))
+    return int(value)
+
+
+def literal_points(points: Iterable[object], *, where: str) -> list[dict[str, Any]]:
+    """Check that every point is a mapping with string keys; copy them to dicts."""
+    result = []
+    for i, point in enumerate(points):
+        if not isinstance(point, Mapping):
+            raise DesignError(
+                problem(
+                    f"{where}[{i}]",
+                    "must be a mapping of parameter names to values",
+                    point,
+                    "Pass each point as a dict, e.g. {'n': 10, 'width': 5}.",
+                )
+            )
+        result.append(dict(point))
+    return result

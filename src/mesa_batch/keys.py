@@ -1,0 +1,247 @@
+"""Stable content keys for parameter values, and the seeds derived from them.
+
+A run's key must be the same on every machine, in every process and in every Python session
+for the same run, and different for different runs. It is a BLAKE2b-128 hash of a canonical
+JSON encoding of what defines the run (see :func:`canonical`); Python's ``hash()`` is salted
+per process and cannot serve.
+
+Seeds come from :class:`numpy.random.SeedSequence`: the master seed's entropy, with the run's
+point key and iteration as spawn key. Adding design points or iterations therefore never
+changes the seed of an existing run.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import decimal
+import enum
+import fractions
+import hashlib
+import json
+import pathlib
+import types
+import uuid
+from collections.abc import Mapping
+from typing import Any, Final
+
+import numpy as np
+
+from mesa_batch.errors import ConfigurationError, ParameterError, problem
+
+__all__ = ["KEY_VERSION", "MasterSeed", "canonical", "content_key", "master_seed", "run_seed"]
+
+#: Bumped whenever the canonical encoding changes (it changes every key).
+KEY_VERSION: Final = 1
+_MAX_SEED: Final = 2**64
+#: Spawn-key tag of the stream used to draw design points (kept apart from run seeds).
+SAMPLING_TAG: Final = 0x53414D50  # "SAMP"
+#: Spawn-key tag of common-random-number seeds (one per iteration, shared by all points).
+CRN_TAG: Final = 0x43524E  # "CRN"
+
+
+def canonical(value: object) -> Any:  # noqa: PLR0911 - one return per kind of value
+    """Encode a parameter value as JSON-ready data that identifies it across processes.
+
+    Dict keys are sorted, so insertion order does not matter; ``1``, ``1.0`` and ``True`` stay
+    distinct; tuples, sets, bytes and numpy arrays are tagged so that they never collide with
+    lists. Classes and functions are encoded by import path, enums by name, dataclasses by their
+    fields, and other objects by ``repr`` when they define one.
+
+    Args:
+        value: Any parameter value.
+
+    Returns:
+        Nested lists, dicts, strings, numbers, booleans and None.
+
+    Raises:
+        ParameterError: The value has no stable encoding (a lambda, a local function, or an
+            object whose ``repr`` is the default ``<... object at 0x...>``).
+    """
+    if value is None or isinstance(value, bool | str):
+        return value
+    if isinstance(value, enum.Enum):  # before numbers: an IntEnum is an int
+        kind = type(value)
+        return {"__enum__": [f"{kind.__module__}.{kind.__qualname__}", value.name]}
+    if isinstance(value, int | float):  # includes numpy.float64, a float subclass
+        return value if type(value) in (int, float) else _number(value)
+    if isinstance(value, np.generic):
+        return canonical(value.item())
+    if isinstance(value, list):
+        return [canonical(v) for v in value]
+    if isinstance(value, tuple) and not hasattr(value, "_fields"):
+        return {"__tuple__": [canonical(v) for v in value]}
+    if isinstance(value, Mapping):
+        items = [[canonical(k), canonical(v)] for k, v in value.items()]
+        return {"__dict__": sorted(items, key=lambda kv: _dumps(kv[0]))}
+    if isinstance(value, set | frozenset):
+        return {"__set__": sorted((canonical(v) for v in value), key=_dumps)}
+    if isinstance(value, bytes | bytearray):
+        return {"__bytes__": bytes(value).hex()}
+    if isinstance(value, np.ndarray):
+        return {"__ndarray__": [str(value.dtype), list(value.shape), canonical(value.tolist())]}
+    return _canonical_object(value)
+
+
+def _number(value: int | float) -> int | float:
+    return float(value) if isinstance(value, float) else int(value)
+
+
+def _canonical_object(value: object) -> Any:
+    kind = type(value)
+    path = f"{kind.__module__}.{kind.__qualname__}"
+    if isinstance(value, tuple):  # namedtuple
+        return {"__namedtuple__": [path, [canonical(v) for v in value]]}
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        fields = {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
+        return {"__dataclass__": [path, canonical(fields)]}
+    if isinstance(value, type | types.FunctionType | types.BuiltinFunctionType):
+        qualname = value.__qualname__
+        if "<lambda>" in qualname or "<locals>" in qualname:
+            raise ParameterError(
+                problem(
+                    "a parameter value",
+                    "must have a stable identity, which a lambda or a function defined inside "
+                    "another function does not have",
+                    value,
+                    "Define it at module level (a notebook cell is fine) and pass it by name.",
+                )
+            )
+        return {"__ref__": f"{value.__module__}:{qualname}"}
+    if isinstance(
+        value,
+        complex
+        | decimal.Decimal
+        | fractions.Fraction
+        | datetime.date
+        | datetime.time
+        | datetime.timedelta
+        | pathlib.PurePath
+        | uuid.UUID,
+    ):
+        return {"__value__": [path, str(value)]}
+    if kind.__repr__ is object.__repr__:
+        raise ParameterError(
+            problem(
+                "a parameter value",
+                "must have a stable representation to be part of a run's key, and objects "
+                "with the default repr '<... object at 0x...>' do not",
+                value,
+                "Make it a dataclass, give its class a __repr__, or pass the plain values "
+                "it is built from and build it in the model.",
+            )
+        )
+    return {"__repr__": [path, repr(value)]}
+
+
+def _dumps(data: Any) -> str:
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), allow_nan=True)
+
+
+def content_key(data: Mapping[str, Any]) -> str:
+    """Hash canonical data to a 32-character hex key.
+
+    Args:
+        data: What defines the thing being keyed; values are encoded with :func:`canonical`.
+
+    Returns:
+        The BLAKE2b-128 hex digest of the canonical JSON encoding.
+    """
+    payload = _dumps({"v": KEY_VERSION, **{k: canonical(v) for k, v in data.items()}})
+    return hashlib.blake2b(payload.encode(), digest_size=16).hexdigest()
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class MasterSeed:
+    """The master seed of a design, as recorded: ``SeedSequence`` entropy and spawn key.
+
+    Attributes:
+        entropy: The entropy (drawn from the OS once when the design's seed is None).
+        spawn_key: The spawn key of the master ``SeedSequence`` (empty for an int seed).
+    """
+
+    entropy: int
+    spawn_key: tuple[int, ...] = ()
+
+    def sequence(self, *spawn_key: int) -> np.random.SeedSequence:
+        """The ``SeedSequence`` for a stream below this master seed."""
+        return np.random.SeedSequence(self.entropy, spawn_key=(*self.spawn_key, *spawn_key))
+
+    def sampling_rng(self) -> np.random.Generator:
+        """The generator a design draws its points with (independent of every run seed)."""
+        return np.random.default_rng(self.sequence(SAMPLING_TAG))
+
+
+def master_seed(seed: object, *, what: str = "seed") -> MasterSeed:
+    """Normalise a design's ``seed`` argument.
+
+    Args:
+        seed: A non-negative int, a ``numpy.random.SeedSequence``, a :class:`MasterSeed`, or None
+            (fresh entropy from the OS, drawn once and recorded).
+        what: How to name the argument in error messages.
+
+    Returns:
+        The master seed.
+
+    Raises:
+        ConfigurationError: Any other value.
+    """
+    if isinstance(seed, MasterSeed):
+        return seed
+    if seed is None:
+        return MasterSeed(int(np.random.SeedSequence().entropy))  # type: ignore[arg-type]
+    if isinstance(seed, np.random.SeedSequence):
+        entropy = seed.entropy
+        if not isinstance(entropy, int | np.integer):
+            entropy = int.from_bytes(np.asarray(entropy, dtype=np.uint32).tobytes(), "little")
+        return MasterSeed(int(entropy), tuple(int(k) for k in seed.spawn_key))
+    if isinstance(seed, int | np.integer) and not isinstance(seed, bool) and seed >= 0:
+        return MasterSeed(int(seed))
+    raise ConfigurationError(
+        problem(
+            what,
+            "must be a non-negative int, a numpy.random.SeedSequence or None",
+            seed,
+            "Pass e.g. seed=42; seed=None draws fresh entropy once and records it.",
+        )
+    )
+
+
+def key_words(key: str) -> tuple[int, ...]:
+    """Split a 32-character hex key into four 32-bit words (a spawn key)."""
+    return tuple(int(key[i : i + 8], 16) for i in range(0, 32, 8))
+
+
+def run_seed(
+    master: MasterSeed, point_key: str, iteration: int, *, common_random_numbers: bool = False
+) -> int:
+    """Derive the seed of one run.
+
+    Args:
+        master: The design's master seed.
+        point_key: The key of the run's design point (parameters and occurrence).
+        iteration: The run's iteration (replication) index.
+        common_random_numbers: Give every design point the same seed within an iteration.
+
+    Returns:
+        A non-negative int below 2**64.
+    """
+    if common_random_numbers:
+        sequence = master.sequence(CRN_TAG, iteration)
+    else:
+        sequence = master.sequence(*key_words(point_key), iteration)
+    return int(sequence.generate_state(1, np.uint64)[0])
+
+
+def check_seed_value(seed: object) -> int:
+    """Check that a run's seed is a plain int in ``[0, 2**64)``; return it as an int."""
+    if isinstance(seed, int | np.integer) and not isinstance(seed, bool) and 0 <= seed < _MAX_SEED:
+        return int(seed)
+    raise ConfigurationError(
+        problem(
+            "seed",
+            "must be an int in [0, 2**64) or None",
+            seed,
+            "Leave it None to draw one, or give the design a master seed.",
+        )
+    )
