@@ -59,15 +59,28 @@ class SeedModel(mesa.Model):
     def __init__(self, n: int = 5, seed=None):
         super().__init__(rng=seed)
         self.n = n
+        self.draw = float(self.rng.random())
+        self.datacollector = mesa.DataCollector(model_reporters={"n": "n", "draw": "draw"})
+        self.datacollector.collect(self)
+
+    def step(self) -> None:
+        self.draw = float(self.rng.random())
+        self.datacollector.collect(self)
 
 
 class KwargsModel(mesa.Model):
     """A model that takes ``**kwargs``: any parameter name is accepted."""
 
     def __init__(self, n: int = 5, **kwargs):
-        super().__init__(**kwargs)
+        rng = kwargs.pop("rng", None)
+        super().__init__(rng=rng)
         self.n = n
-        self.extra = {k: v for k, v in kwargs.items() if k != "rng"}
+        self.extra = kwargs
+        self.datacollector = mesa.DataCollector(model_reporters={"n": "n"})
+        self.datacollector.collect(self)
+
+    def step(self) -> None:
+        self.datacollector.collect(self)
 
 
 class NoInitModel(mesa.Model):
@@ -87,3 +100,157 @@ class NotAModel:
 
     def __init__(self, n: int = 5):
         self.n = n
+
+
+class Counter(mesa.Agent):
+    """An agent whose value grows by one each step; ``kind`` splits agents in two types."""
+
+    def __init__(self, model: mesa.Model):
+        super().__init__(model)
+        self.value = 0
+
+    def step(self) -> None:
+        self.value += 1
+
+
+class Walker(Counter):
+    """A second agent type."""
+
+
+class CounterModel(mesa.Model):
+    """Deterministic: agents count steps. Options choose how (and when) it collects data.
+
+    Args:
+        n: Number of Counter agents (and as many Walkers when ``typed``).
+        collect: "step" (in __init__ and after every step), "sparse" (every 5th step only),
+            "twice" (in __init__ and twice per step), "agents" (agent reporters only), "typed"
+            (agent-type reporters and a table), "none" (no DataCollector).
+        stop_at: Set ``running = False`` after this many steps.
+        fail: Raise in "init", "step" (at step 3) or "collect" (a reporter raises).
+        rng: The seed.
+    """
+
+    def __init__(self, n=3, collect="step", stop_at=None, fail=None, rng=None):
+        super().__init__(rng=rng)
+        if fail == "init":
+            raise ValueError("failing in __init__ as asked")
+        self.fail = fail
+        self.stop_at = stop_at
+        self.collect_mode = collect
+        self.count = 0
+        for _ in range(n):
+            Counter(self)
+        if collect == "typed":
+            for _ in range(n):
+                Walker(self)
+        self.datacollector = _collector(collect, fail)
+        if collect in ("step", "twice", "agents", "typed"):
+            self.datacollector.collect(self)
+
+    def step(self) -> None:
+        self.count += 1
+        if self.fail == "step" and self.count == 3:
+            raise ZeroDivisionError("failing in step 3 as asked")
+        self.agents.do("step")
+        if self.collect_mode == "typed":
+            self.datacollector.add_table_row("events", {"count": self.count, "note": "tick"})
+        if self.collect_mode in ("step", "agents", "typed", "twice"):
+            self.datacollector.collect(self)
+        if self.collect_mode == "twice":
+            self.datacollector.collect(self)
+        if self.collect_mode == "sparse" and self.count % 5 == 0:
+            self.datacollector.collect(self)
+        if self.stop_at is not None and self.count >= self.stop_at:
+            self.running = False
+
+
+def total_value(model: mesa.Model) -> int:
+    """The sum of the agents' values."""
+    return sum(agent.value for agent in model.agents)
+
+
+def broken_reporter(model: mesa.Model) -> int:
+    """A reporter that fails once the model has stepped."""
+    if model.count > 0:
+        raise KeyError("reporter failing as asked")
+    return 0
+
+
+def _collector(collect: str, fail) -> mesa.DataCollector | None:
+    model_reporters = {"Total": total_value, "Count": "count"}
+    if fail == "collect":
+        model_reporters["Broken"] = broken_reporter
+    if collect == "none":
+        return None
+    if collect == "agents":
+        return mesa.DataCollector(agent_reporters={"Value": "value"})
+    if collect == "typed":
+        return mesa.DataCollector(
+            model_reporters=model_reporters,
+            agent_reporters={"Value": "value"},
+            agenttype_reporters={Walker: {"Walked": "value"}},
+            tables={"events": ["count", "note"]},
+        )
+    return mesa.DataCollector(model_reporters=model_reporters, agent_reporters={"Value": "value"})
+
+
+class RandomModel(mesa.Model):
+    """Records draws from both of Mesa's generators, to check seeding."""
+
+    def __init__(self, n=2, rng=None):
+        super().__init__(rng=rng)
+        self.n = n
+        self.draw = float(self.rng.random())
+        self.stdlib_draw = self.random.random()
+        self.datacollector = mesa.DataCollector(
+            model_reporters={"draw": "draw", "stdlib_draw": "stdlib_draw"}
+        )
+        self.datacollector.collect(self)
+
+    def step(self) -> None:
+        self.draw = float(self.rng.random())
+        self.stdlib_draw = self.random.random()
+        self.datacollector.collect(self)
+
+
+class CrashingModel(mesa.Model):
+    """Kills its own worker process at step 1 when ``crash`` is set.
+
+    With ``sentinel`` (a file path) it crashes only while that file does not exist, creating it
+    first: a transient crash that a retry survives.
+    """
+
+    def __init__(self, n=1, crash=False, sentinel=None, rng=None):
+        super().__init__(rng=rng)
+        self.n = n
+        self.crash = crash
+        self.sentinel = sentinel
+        self.datacollector = mesa.DataCollector(model_reporters={"n": "n"})
+        self.datacollector.collect(self)
+
+    def step(self) -> None:
+        if self.crash:
+            import os
+            import pathlib
+
+            if self.sentinel is None or not pathlib.Path(self.sentinel).exists():
+                if self.sentinel is not None:
+                    pathlib.Path(self.sentinel).touch()
+                os._exit(13)
+        self.datacollector.collect(self)
+
+
+class SlowModel(mesa.Model):
+    """Sleeps ``delay`` seconds per step (for interrupt tests)."""
+
+    def __init__(self, n=1, delay=0.05, rng=None):
+        super().__init__(rng=rng)
+        self.n = n
+        self.delay = delay
+        self.datacollector = mesa.DataCollector(model_reporters={"n": "n"})
+
+    def step(self) -> None:
+        import time
+
+        time.sleep(self.delay)
+        self.datacollector.collect(self)

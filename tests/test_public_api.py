@@ -6,6 +6,7 @@ import sys
 import mesa_batch
 
 EXPECTED = [
+    "BatchRunner",
     "Boolean",
     "Categorical",
     "ConfigurationError",
@@ -14,16 +15,21 @@ EXPECTED = [
     "DesignInfo",
     "Distribution",
     "Integer",
+    "Interrupted",
     "MasterSeed",
     "MesaBatchError",
     "ModelClassError",
     "ParameterError",
     "ParameterSpace",
     "Real",
+    "Results",
     "RunConfiguration",
+    "RunFailedWarning",
+    "RunFailure",
     "Values",
     "__version__",
     "base_case",
+    "batch_run",
     "concat",
     "full_factorial",
     "manual",
@@ -50,7 +56,8 @@ def test_every_public_name_exists_and_is_documented():
 def test_import_is_cheap_and_silent():
     code = (
         "import sys, warnings; warnings.simplefilter('error'); import mesa_batch; "
-        "heavy = {'mesa', 'pandas', 'scipy.stats', 'SALib', 'chaospy'} & set(sys.modules); "
+        "heavy = {'mesa', 'pandas', 'scipy.stats', 'SALib', 'chaospy', 'loky', 'tqdm'} "
+        "& set(sys.modules); "
         "print(sorted(heavy))"
     )
     result = subprocess.run(

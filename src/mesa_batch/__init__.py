@@ -16,6 +16,7 @@ Errors
 Importing mesa_batch is cheap: Mesa, scipy.stats, SALib and chaospy load on first use.
 """
 
+from mesa_batch.compat import batch_run
 from mesa_batch.config import DesignInfo, RunConfiguration
 from mesa_batch.designs import (
     base_case,
@@ -36,6 +37,8 @@ from mesa_batch.errors import (
     ParameterError,
 )
 from mesa_batch.keys import MasterSeed
+from mesa_batch.results import Results, RunFailure
+from mesa_batch.runner import BatchRunner, Interrupted, RunFailedWarning
 from mesa_batch.space import (
     Boolean,
     Categorical,
@@ -50,6 +53,7 @@ from mesa_batch.space import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "BatchRunner",
     "Boolean",
     "Categorical",
     "ConfigurationError",
@@ -58,16 +62,21 @@ __all__ = [
     "DesignInfo",
     "Distribution",
     "Integer",
+    "Interrupted",
     "MasterSeed",
     "MesaBatchError",
     "ModelClassError",
     "ParameterError",
     "ParameterSpace",
     "Real",
+    "Results",
     "RunConfiguration",
+    "RunFailedWarning",
+    "RunFailure",
     "Values",
     "__version__",
     "base_case",
+    "batch_run",
     "concat",
     "full_factorial",
     "manual",

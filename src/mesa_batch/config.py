@@ -10,7 +10,7 @@ de-duplication rely on it.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from mesa_batch.errors import ConfigurationError, ModelClassError, problem
@@ -18,6 +18,9 @@ from mesa_batch.keys import MasterSeed, check_seed_value, content_key, master_se
 from mesa_batch.models import inspect_model, model_path
 
 __all__ = ["DesignInfo", "RunConfiguration"]
+
+#: A reporter: an attribute name, or a function of the model (or of an agent).
+Reporter = str | Callable[[Any], Any]
 
 #: Mesa's ``batch_run`` default, kept for familiarity.
 DEFAULT_MAX_STEPS = 1000
@@ -118,7 +121,13 @@ class RunConfiguration:
             it keeps coinciding sampled points distinct runs.
         point: The index of the design point in its design.
         design: Which design made this configuration, if any.
-        scenario_cls: The model's ``Scenario`` subclass, when it cannot be found automatically.
+        scenario_cls: The model's ``Scenario`` subclass; found automatically (and then recorded
+            here) when not given.
+        model_reporters: Model-level values to collect, ``{name: attribute name or
+            function(model)}``. With reporters, the run collects them itself and ignores the
+            model's own DataCollector or DataRecorder, so a model without any still yields data.
+        agent_reporters: Agent-level values to collect, ``{name: attribute name or
+            function(agent)}``, for every agent in ``model.agents``.
         key: The run's content key (32 hex characters), computed at construction.
         point_key: The key of the design point alone (no iteration or run settings).
 
@@ -142,6 +151,8 @@ class RunConfiguration:
     point: int = 0
     design: DesignInfo | None = None
     scenario_cls: type | None = None
+    model_reporters: Mapping[str, Reporter] | None = None
+    agent_reporters: Mapping[str, Reporter] | None = None
     key: str = dataclasses.field(init=False, repr=False)
     point_key: str = dataclasses.field(init=False, repr=False)
 
@@ -170,20 +181,24 @@ class RunConfiguration:
         seed = run_seed(master_seed(None), "0" * 32, 0) if self.seed is None else self.seed
         object.__setattr__(self, "parameters", parameters)
         object.__setattr__(self, "seed", check_seed_value(seed))
+        object.__setattr__(self, "scenario_cls", signature.scenario_cls)
+        for name in ("model_reporters", "agent_reporters"):
+            object.__setattr__(self, name, check_reporters(name, getattr(self, name)))
         point_key = point_key_of(self.model_cls, parameters, self.occurrence)
         object.__setattr__(self, "point_key", point_key)
-        object.__setattr__(
-            self,
-            "key",
-            content_key(
-                {
-                    "point": point_key,
-                    "iteration": self.iteration,
-                    "max_steps": self.max_steps,
-                    "data_collection_period": self.data_collection_period,
-                }
-            ),
-        )
+        identity: dict[str, Any] = {
+            "point": point_key,
+            "iteration": self.iteration,
+            "max_steps": self.max_steps,
+            "data_collection_period": self.data_collection_period,
+        }
+        if self.model_reporters or self.agent_reporters:
+            # Reporter names, not their code, are part of the key (functions have no stable hash).
+            identity["reporters"] = [
+                sorted(self.model_reporters or ()),
+                sorted(self.agent_reporters or ()),
+            ]
+        object.__setattr__(self, "key", content_key(identity))
 
     @property
     def model_path(self) -> str:
@@ -249,6 +264,31 @@ class RunConfiguration:
             seed=seed,
             run_id=self.run_id if run_id is None else run_id,
         )
+
+
+def check_reporters(what: str, reporters: object) -> dict[str, Reporter] | None:
+    """Check reporters: a mapping of names to attribute names or callables (None if empty)."""
+    if reporters is None:
+        return None
+    if not isinstance(reporters, Mapping):
+        raise ConfigurationError(
+            problem(
+                what,
+                "must be a mapping of names to attribute names or functions",
+                reporters,
+                'Pass e.g. {"Gini": compute_gini, "Agents": "num_agents"}.',
+            )
+        )
+    for name, reporter in reporters.items():
+        if not isinstance(name, str) or not (isinstance(reporter, str) or callable(reporter)):
+            raise ConfigurationError(
+                problem(
+                    f"{what}[{name!r}]",
+                    "must be an attribute name (str) or a function",
+                    reporter,
+                )
+            )
+    return dict(reporters) or None
 
 
 def point_key_of(model_cls: type, parameters: Mapping[str, Any], occurrence: int) -> str:

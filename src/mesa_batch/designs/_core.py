@@ -21,10 +21,12 @@ import numpy as np
 from mesa_batch.config import (
     DEFAULT_MAX_STEPS,
     DesignInfo,
+    Reporter,
     RunConfiguration,
     check_data_collection_period,
     check_iterations,
     check_max_steps,
+    check_reporters,
     point_key_of,
 )
 from mesa_batch.errors import DesignError, problem
@@ -48,6 +50,9 @@ class RunSettings(TypedDict, total=False):
             Mesa's ``batch_run`` does (default False: every run its own seed).
         scenario_cls: The model's ``Scenario`` subclass, for Scenario models whose Scenario
             cannot be found from the ``scenario`` annotation or the model's module.
+        model_reporters: Model-level values to collect, ``{name: attribute or function(model)}``
+            (instead of the model's own DataCollector or DataRecorder).
+        agent_reporters: Agent-level values to collect, ``{name: attribute or function(agent)}``.
     """
 
     iterations: int
@@ -56,6 +61,8 @@ class RunSettings(TypedDict, total=False):
     seed: object
     common_random_numbers: bool
     scenario_cls: type | None
+    model_reporters: Mapping[str, Reporter] | None
+    agent_reporters: Mapping[str, Reporter] | None
 
 
 class Design(ABC):
@@ -123,6 +130,8 @@ def generate(
     )
     common_random_numbers = bool(settings.get("common_random_numbers", False))
     scenario_cls = settings.get("scenario_cls")
+    model_reporters = check_reporters("model_reporters", settings.get("model_reporters"))
+    agent_reporters = check_reporters("agent_reporters", settings.get("agent_reporters"))
     check_model_class(model_cls)
     signature = inspect_model(model_cls, scenario_cls)
     master = master_seed(settings.get("seed"))
@@ -137,14 +146,7 @@ def generate(
         common_random_numbers=bool(common_random_numbers),
         n_points=len(points),
     )
-    seen: dict[str, int] = {}
-    point_keys: list[tuple[str, int]] = []
-    for point in points:
-        base = point_key_of(model_cls, point, 0)
-        occurrence = seen.get(base, 0)
-        seen[base] = occurrence + 1
-        key = base if occurrence == 0 else point_key_of(model_cls, point, occurrence)
-        point_keys.append((key, occurrence))
+    point_keys = number_points(model_cls, points)
     return [
         RunConfiguration(
             model_cls=model_cls,
@@ -158,10 +160,33 @@ def generate(
             point=j,
             design=info,
             scenario_cls=scenario_cls,
+            model_reporters=model_reporters,
+            agent_reporters=agent_reporters,
         )
         for iteration in range(iterations)
         for j, (point, (key, occurrence)) in enumerate(zip(points, point_keys, strict=True))
     ]
+
+
+def number_points(model_cls: type, points: Iterable[Mapping[str, Any]]) -> list[tuple[str, int]]:
+    """The point key and occurrence of every point: identical points are numbered 0, 1, ...
+
+    Args:
+        model_cls: The model class (part of the key).
+        points: The design points, in order.
+
+    Returns:
+        ``(point_key, occurrence)`` per point.
+    """
+    seen: dict[str, int] = {}
+    numbered = []
+    for point in points:
+        base = point_key_of(model_cls, point, 0)
+        occurrence = seen.get(base, 0)
+        seen[base] = occurrence + 1
+        key = base if occurrence == 0 else point_key_of(model_cls, point, occurrence)
+        numbered.append((key, occurrence))
+    return numbered
 
 
 def check_count(what: str, value: object, minimum: int = 1) -> int:

@@ -1,0 +1,146 @@
+"""Where batches run: in the calling process, or in a local pool of worker processes.
+
+Both backends look like a ``concurrent.futures`` executor to the runner (``submit`` returns a
+future), so the runner's dispatch loop is the same for both, and for any executor a user may
+pass later.
+
+The local pool is loky's reusable executor: fresh interpreters started once and kept for the
+next sweep (idle ones exit after ``IDLE_TIMEOUT`` seconds); classes and functions defined in
+``__main__`` or a notebook cell are shipped by value with cloudpickle; nothing process-wide
+(such as the multiprocessing start method) is changed. Workers ignore SIGINT: Ctrl-C is handled
+by the parent, which then kills them.
+
+Forking workers from the calling process would start them at once (a fresh interpreter spends
+about a second importing Mesa), but numpy's BLAS threads make nearly every process
+multi-threaded, where fork is unsafe (Python 3.12 warns about it); so workers are never forked.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import signal
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from typing import Any, Final
+
+from mesa_batch.config import RunConfiguration
+from mesa_batch.execute import BatchResult, RunStatus, execute_batch
+
+__all__ = ["Backend", "BatchSizer", "ProcessPoolBackend", "SerialBackend", "local_pool"]
+
+#: Seconds an idle pool worker waits for more work before exiting.
+IDLE_TIMEOUT: Final = 60
+
+
+class Backend(ABC):
+    """Runs batches of configurations and returns futures of :class:`BatchResult`."""
+
+    #: How many batches can run at the same time.
+    workers: int = 1
+    #: How many batches may be submitted and not yet finished.
+    in_flight: int = 1
+
+    @abstractmethod
+    def submit(self, batch: Sequence[RunConfiguration]) -> cf.Future[BatchResult]:
+        """Start a batch."""
+
+    def recover(self) -> None:  # noqa: B027 - optional hook
+        """Make the backend usable again after a worker process died."""
+
+    def close(self, *, kill: bool = False) -> None:  # noqa: B027 - optional hook
+        """Release what the backend owns (``kill``: stop running work now)."""
+
+
+class SerialBackend(Backend):
+    """Runs each batch at once in the calling process (debuggable, nothing is pickled)."""
+
+    def submit(self, batch: Sequence[RunConfiguration]) -> cf.Future[BatchResult]:  # noqa: D102
+        future: cf.Future[BatchResult] = cf.Future()
+        future.set_result(execute_batch(batch, stop_on_interrupt=True))
+        return future
+
+
+def _ignore_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+class ProcessPoolBackend(Backend):
+    """A local pool of worker processes (loky's reusable executor).
+
+    Args:
+        workers: The number of worker processes.
+    """
+
+    def __init__(self, workers: int):
+        self.workers = workers
+        self.in_flight = 2 * workers
+        self._executor = self._get()
+
+    def _get(self) -> Any:
+        from loky import get_reusable_executor  # noqa: PLC0415 - loaded only for pools
+
+        return get_reusable_executor(
+            max_workers=self.workers, timeout=IDLE_TIMEOUT, initializer=_ignore_sigint
+        )
+
+    def submit(self, batch: Sequence[RunConfiguration]) -> cf.Future[BatchResult]:  # noqa: D102
+        future: cf.Future[BatchResult] = self._executor.submit(execute_batch, list(batch))
+        return future
+
+    def recover(self) -> None:
+        """Get a fresh pool (loky replaces a broken reusable executor)."""
+        self._executor = self._get()
+
+    def close(self, *, kill: bool = False) -> None:
+        """Keep the workers for the next sweep, unless ``kill``: then stop them now."""
+        if kill:
+            self._executor.shutdown(wait=True, kill_workers=True)
+
+
+def local_pool(workers: int) -> Backend:
+    """The local pool for ``workers`` processes (loky's reusable executor)."""
+    return ProcessPoolBackend(workers)
+
+
+def cpu_count() -> int:
+    """The number of CPUs this process may use (respects affinity and cgroup limits)."""
+    from loky import cpu_count as loky_cpu_count  # noqa: PLC0415
+
+    return int(loky_cpu_count())
+
+
+class BatchSizer:
+    """Sizes batches from measured run times.
+
+    A batch should hold about ``target`` seconds of work: enough that dispatch costs little per
+    run, little enough that progress stays live and the last batches finish together. Until a
+    run time is known, batches hold one run. No batch takes more than a ``1 / (2 * workers)``
+    share of the runs still waiting, so batches shrink near the end and the tail is short.
+
+    Args:
+        workers: How many batches run at the same time.
+        target: Seconds of work per batch.
+        largest: The most runs in one batch.
+    """
+
+    def __init__(self, workers: int, *, target: float = 0.5, largest: int = 10_000):
+        self.workers = workers
+        self.target = target
+        self.largest = largest
+        self.seconds_per_run: float | None = None
+
+    def observe(self, statuses: Sequence[RunStatus]) -> None:
+        """Learn from the statuses of a finished batch."""
+        if not statuses:
+            return
+        mean = sum(s.wall_time for s in statuses) / len(statuses)
+        previous = self.seconds_per_run
+        self.seconds_per_run = mean if previous is None else 0.7 * previous + 0.3 * mean
+
+    def size(self, waiting: int) -> int:
+        """How many of the ``waiting`` runs the next batch should take."""
+        if self.seconds_per_run is None:
+            return 1
+        wanted = round(self.target / max(self.seconds_per_run, 1e-6))
+        share = waiting // (2 * self.workers)
+        return max(1, min(wanted, share, self.largest, waiting))

@@ -1,0 +1,202 @@
+"""The worker side: run one configuration, or a batch of them, and never raise for a run.
+
+A run goes through three stages, and a failure in any of them is recorded as data
+(:class:`Failure`), never raised: the batch goes on with its next run.
+
+=============  ================================================================
+stage          what runs
+=============  ================================================================
+instantiate    building the model (``__init__``)
+run            ``model.step()`` until it stops or ``max_steps`` is reached (a
+               DataCollector the model calls in ``step`` fails here)
+collect        finding the model's data source, collecting the configuration's
+               reporters, reading the model's data into columnar tables
+=============  ================================================================
+
+A batch returns one :class:`RunStatus` per run and, per table, the rows of all its runs as
+columns (numpy arrays), tagged with ``run_id``: data never travels as one dict per row.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+import traceback
+from collections.abc import Sequence
+from typing import Final
+
+import numpy as np
+
+from mesa_batch.adapters import instantiate, open_source
+from mesa_batch.columns import Columns, concat_columns
+from mesa_batch.config import RunConfiguration
+
+__all__ = ["BatchResult", "Failure", "RunStatus", "execute_batch", "execute_run"]
+
+SUCCEEDED: Final = "succeeded"
+FAILED: Final = "failed"
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class Failure:
+    """Why a run failed.
+
+    Attributes:
+        stage: ``"instantiate"``, ``"run"``, ``"collect"``, or, for failures outside the
+            model, ``"worker"`` (its worker process died) and ``"transport"`` (its batch could
+            not be sent or returned).
+        exception_type: The exception's class name, e.g. ``"ZeroDivisionError"``.
+        message: ``str(exception)``.
+        traceback: The formatted traceback.
+    """
+
+    stage: str
+    exception_type: str
+    message: str
+    traceback: str
+
+    @classmethod
+    def from_exception(cls, stage: str, error: BaseException) -> Failure:
+        """Record an exception caught at ``stage``."""
+        return cls(
+            stage=stage,
+            exception_type=type(error).__qualname__,
+            message=str(error),
+            traceback="".join(traceback.format_exception(error)),
+        )
+
+    def summary(self) -> str:
+        """One line: ``"run: ZeroDivisionError: division by zero"``."""
+        return f"{self.stage}: {self.exception_type}: {self.message}"
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class RunStatus:
+    """The outcome of one run (small: this is what travels back for every run).
+
+    Attributes:
+        run_id: The run's id.
+        key: The run's content key.
+        status: ``"succeeded"`` or ``"failed"``.
+        steps: Steps the model made.
+        wall_time: Seconds from the start of ``__init__`` to the end of data collection.
+        model_time: Seconds spent inside the model: ``__init__`` and ``step()`` calls.
+        failure: Why the run failed, if it did.
+    """
+
+    run_id: int
+    key: str
+    status: str
+    steps: int
+    wall_time: float
+    model_time: float
+    failure: Failure | None = None
+
+
+def execute_run(config: RunConfiguration) -> tuple[RunStatus, dict[str, Columns]]:
+    """Run one configuration; failures are returned, not raised.
+
+    Args:
+        config: The run configuration.
+
+    Returns:
+        The run's status and its tables (empty when it failed).
+    """
+    start = time.perf_counter()
+    stage, steps, model_time = "instantiate", 0, 0.0
+    try:
+        model = instantiate(config)
+        model_time = time.perf_counter() - start
+        stage = "collect"
+        source = open_source(model, config)
+        source.after_step(model, 0)
+        while steps < config.max_steps and model.running:
+            source.before_step(steps + 1)
+            stage = "run"
+            tick = time.perf_counter()
+            model.step()
+            model_time += time.perf_counter() - tick
+            steps += 1
+            stage = "collect"
+            source.after_step(model, steps)
+        tables = source.tables(model, steps)
+    except Exception as error:
+        failure = Failure.from_exception(stage, error)
+        return _status(
+            config, status=FAILED, steps=steps, start=start, model_time=model_time, failure=failure
+        ), {}
+    return _status(
+        config, status=SUCCEEDED, steps=steps, start=start, model_time=model_time
+    ), tables
+
+
+def _status(
+    config: RunConfiguration,
+    *,
+    status: str,
+    steps: int,
+    start: float,
+    model_time: float,
+    failure: Failure | None = None,
+) -> RunStatus:
+    return RunStatus(
+        run_id=config.run_id,
+        key=config.key,
+        status=status,
+        steps=steps,
+        wall_time=time.perf_counter() - start,
+        model_time=model_time,
+        failure=failure,
+    )
+
+
+@dataclasses.dataclass(slots=True, kw_only=True)
+class BatchResult:
+    """What a batch returns: a status per run and the rows of all its runs, by table.
+
+    Attributes:
+        statuses: One status per run that finished (succeeded or failed), in order.
+        tables: Table name -> column name -> numpy array; every table has a ``run_id`` column.
+        interrupted: Whether the batch stopped early on KeyboardInterrupt (in-process only);
+            runs without a status did not run.
+    """
+
+    statuses: list[RunStatus]
+    tables: dict[str, dict[str, np.ndarray]]
+    interrupted: bool = False
+
+
+def execute_batch(
+    configs: Sequence[RunConfiguration], *, stop_on_interrupt: bool = False
+) -> BatchResult:
+    """Run a batch of configurations one after the other.
+
+    Args:
+        configs: The runs.
+        stop_on_interrupt: Return what finished when KeyboardInterrupt arrives, instead of
+            raising it (used when the batch runs in the calling process).
+
+    Returns:
+        The batch's statuses and columnar tables.
+    """
+    statuses: list[RunStatus] = []
+    chunks: dict[str, list[Columns]] = {}
+    interrupted = False
+    for config in configs:
+        try:
+            status, tables = execute_run(config)
+        except KeyboardInterrupt:
+            if not stop_on_interrupt:
+                raise
+            interrupted = True
+            break
+        statuses.append(status)
+        for name, columns in tables.items():
+            chunks.setdefault(name, []).append(_with_run_id(columns, config.run_id))
+    tables = {name: concat_columns(parts) for name, parts in chunks.items()}
+    return BatchResult(statuses=statuses, tables=tables, interrupted=interrupted)
+
+
+def _with_run_id(columns: Columns, run_id: int) -> Columns:
+    n = len(next(iter(columns.values()), []))
+    return {"run_id": np.full(n, run_id, dtype=np.int64), **columns}

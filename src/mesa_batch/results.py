@@ -1,0 +1,385 @@
+"""``Results``: a sweep's tidy tables, joinable on ``run_id``.
+
+==============  =====================================================================
+table           one row per
+==============  =====================================================================
+``runs``        run: ids, key, seed, parameters, status, steps, wall time, failure
+``model``       run x collected step: the model-level values
+``agents``      run x collected step x agent: the agent-level values (never model values)
+``agents.T``    the same for agent type ``T``, when the model reports by type
+``table.N``     a row of the model's own table ``N`` (DataCollector tables, recorder tables)
+==============  =====================================================================
+
+Tables arrive from the workers as columns (numpy arrays) and become pandas DataFrames on first
+access. ``to_records()`` gives the flat list of dicts of the original proposal (and of Mesa's
+``batch_run``), ``to_parquet()`` writes one Parquet file per table.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import pathlib
+import warnings
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from mesa_batch.columns import concat_columns
+from mesa_batch.config import RunConfiguration
+from mesa_batch.errors import ConfigurationError, problem
+from mesa_batch.execute import FAILED, Failure, RunStatus
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["Results", "RunFailure"]
+
+PENDING = "pending"
+#: The columns of ``runs`` that come before the parameters.
+RUN_COLUMNS = ("run_id", "iteration", "key", "seed", "status", "steps", "wall_time")
+FAILURE_COLUMNS = ("failure_stage", "failure_type", "failure_message")
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class RunFailure:
+    """A failed run: its configuration and why it failed.
+
+    Attributes:
+        configuration: The run's configuration (rerun it alone with
+            ``BatchRunner([configuration]).run()``).
+        failure: The stage, exception type, message and traceback.
+    """
+
+    configuration: RunConfiguration
+    failure: Failure
+
+    @property
+    def run_id(self) -> int:
+        """The failed run's id."""
+        return self.configuration.run_id
+
+    @property
+    def stage(self) -> str:
+        """Where it failed: ``instantiate``, ``run``, ``collect``, ``worker`` or ``transport``."""
+        return self.failure.stage
+
+    @property
+    def exception_type(self) -> str:
+        """The exception's class name."""
+        return self.failure.exception_type
+
+    @property
+    def message(self) -> str:
+        """The exception's message."""
+        return self.failure.message
+
+    @property
+    def traceback(self) -> str:
+        """The formatted traceback."""
+        return self.failure.traceback
+
+    def __repr__(self) -> str:
+        return (
+            f"RunFailure(run_id={self.run_id}, parameters={self.configuration.parameters!r}, "
+            f"seed={self.configuration.seed}, {self.failure.summary()!r})"
+        )
+
+
+class Results:
+    """The results of a sweep: tidy tables as pandas DataFrames, records, Parquet.
+
+    Built by :class:`~mesa_batch.BatchRunner`; every table is joinable on ``run_id``.
+
+    Args:
+        configurations: The sweep's configurations.
+        statuses: The outcome of every run that finished.
+        chunks: Per table, the columnar chunks the workers returned.
+    """
+
+    def __init__(
+        self,
+        configurations: Sequence[RunConfiguration],
+        statuses: Mapping[int, RunStatus],
+        chunks: Mapping[str, Sequence[dict[str, np.ndarray]]],
+    ):
+        self.configurations = list(configurations)
+        self.statuses = dict(statuses)
+        self._chunks: dict[str, list[dict[str, np.ndarray]]] = {
+            name: list(parts) for name, parts in chunks.items()
+        }
+        self._frames: dict[str, pd.DataFrame] = {}
+
+    # -- the tables ----------------------------------------------------------------------
+
+    @property
+    def tables(self) -> list[str]:
+        """The names of the tables: ``runs``, then ``model``, ``agents`` and others present."""
+        order = {"model": 0, "agents": 1}
+        return ["runs", *sorted(self._chunks, key=lambda n: (order.get(n, 2), n))]
+
+    @property
+    def runs(self) -> pd.DataFrame:
+        """One row per run: ids, key, seed, status, steps, wall time, failure, parameters."""
+        if "runs" not in self._frames:
+            self._frames["runs"] = self._runs_frame()
+        return self._frames["runs"]
+
+    @property
+    def model(self) -> pd.DataFrame:
+        """Model-level values: one row per run and collected step."""
+        return self.dataframe("model")
+
+    @property
+    def agents(self) -> pd.DataFrame:
+        """Agent-level values: one row per run, collected step and agent."""
+        return self.dataframe("agents")
+
+    def dataframe(self, table: str, *, with_parameters: bool = False) -> pd.DataFrame:
+        """One table as a pandas DataFrame, rows ordered by ``run_id`` (then as collected).
+
+        Args:
+            table: A name from :attr:`tables`.
+            with_parameters: Add each run's ``iteration``, ``seed`` and parameters as columns.
+
+        Returns:
+            The table (empty, with ``run_id`` and ``step`` columns, if no run produced it).
+
+        Raises:
+            ConfigurationError: ``table`` is not one of this sweep's tables or a standard one.
+        """
+        if table == "runs":
+            return self.runs
+        if table not in self._frames:
+            if table not in self._chunks and table not in ("model", "agents"):
+                raise ConfigurationError(problem("table", f"must be one of {self.tables}", table))
+            self._frames[table] = self._build(table)
+        frame = self._frames[table]
+        if not with_parameters:
+            return frame
+        parameters = self.runs[["run_id", "iteration", "seed", *self.parameter_names]]
+        return parameters.merge(frame, on="run_id", how="right", suffixes=(" (parameter)", ""))
+
+    def _build(self, table: str) -> pd.DataFrame:
+        """Build a table from its chunks, column by column; the chunks are consumed."""
+        import pandas as pd  # noqa: PLC0415
+
+        chunks = sorted(self._chunks.get(table) or [], key=lambda c: int(c["run_id"][0]))
+        if not chunks:
+            return pd.DataFrame({"run_id": pd.Series(dtype="int64"), "step": []})
+        columns = concat_columns(chunks, consume=True)
+        self._chunks[table] = []
+        frame = pd.DataFrame(columns, copy=False)
+        if not frame["run_id"].is_monotonic_increasing:
+            frame = frame.sort_values("run_id", kind="stable", ignore_index=True)
+        return frame
+
+    @property
+    def parameter_names(self) -> list[str]:
+        """The parameter names of the sweep, in order of first appearance."""
+        names = dict.fromkeys(n for c in self.configurations for n in c.parameters)
+        return list(names)
+
+    def _runs_frame(self) -> pd.DataFrame:
+        import pandas as pd  # noqa: PLC0415
+
+        columns: dict[str, list[Any]] = {name: [] for name in (*RUN_COLUMNS, *FAILURE_COLUMNS)}
+        parameters: dict[str, list[Any]] = {name: [] for name in self.parameter_names}
+        for config in self.configurations:
+            status = self.statuses.get(config.run_id)
+            failure = status.failure if status is not None else None
+            row = {
+                "run_id": config.run_id,
+                "iteration": config.iteration,
+                "key": config.key,
+                "seed": config.seed,
+                "status": status.status if status is not None else PENDING,
+                "steps": status.steps if status is not None else None,
+                "wall_time": status.wall_time if status is not None else None,
+                "failure_stage": failure.stage if failure else None,
+                "failure_type": failure.exception_type if failure else None,
+                "failure_message": failure.message if failure else None,
+            }
+            for name, value in row.items():
+                columns[name].append(value)
+            for name, values in parameters.items():
+                values.append(config.parameters.get(name))
+        data: dict[str, Any] = dict(columns)
+        data["seed"] = pd.array(columns["seed"], dtype="UInt64")
+        data["steps"] = pd.array(columns["steps"], dtype="Int64")
+        data["wall_time"] = pd.array(columns["wall_time"], dtype="Float64")
+        for name, values in parameters.items():
+            data[name if name not in data else f"{name} (parameter)"] = _column(values)
+        return pd.DataFrame(data)
+
+    # -- failures and summary -------------------------------------------------------------
+
+    @property
+    def failures(self) -> list[RunFailure]:
+        """The failed runs, by run id, with their configurations and failures."""
+        by_id = {c.run_id: c for c in self.configurations}
+        return [
+            RunFailure(by_id[run_id], status.failure)
+            for run_id, status in sorted(self.statuses.items())
+            if status.status == FAILED and status.failure is not None
+        ]
+
+    def counts(self) -> dict[str, int]:
+        """How many runs succeeded, failed and are pending."""
+        counts = {"succeeded": 0, "failed": 0, "pending": 0}
+        for config in self.configurations:
+            status = self.statuses.get(config.run_id)
+            counts[status.status if status is not None else PENDING] += 1
+        return counts
+
+    def summary(self) -> str:
+        """A short text summary: run counts, tables with their row counts, failures."""
+        counts = self.counts()
+        head = f"{len(self.configurations)} runs: {counts['succeeded']} succeeded, "
+        lines = [head + f"{counts['failed']} failed, {counts['pending']} pending"]
+        for table in self.tables[1:]:
+            frame = self.dataframe(table)
+            values = [c for c in frame.columns if c not in ("run_id", "step", "agent_id")]
+            lines.append(f"  {table}: {len(frame)} rows; columns {', '.join(map(str, values))}")
+        lines.extend(f"  failed: {failure!r}" for failure in self.failures[:5])
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        counts = self.counts()
+        return (
+            f"<Results: {len(self.configurations)} runs ({counts['succeeded']} succeeded, "
+            f"{counts['failed']} failed, {counts['pending']} pending); tables {self.tables}>"
+        )
+
+    # -- conversions ----------------------------------------------------------------------
+
+    def to_records(self) -> list[dict[str, Any]]:
+        """The flat shape of the original proposal: one dict per row of collected data.
+
+        One dict per (run, step, agent) where agent data was collected, else per (run, step),
+        with keys ``run_id``, ``iteration``, ``step``, the parameters, ``seed``, the model
+        values and, on agent rows, ``agent_id`` (and ``agent_type`` for per-type tables) and the
+        agent values. Only succeeded runs have rows.
+
+        Returns:
+            The rows, ordered by run, step and agent.
+        """
+        import pandas as pd  # noqa: PLC0415
+
+        keys = ["run_id", "step"]
+        model = self.model
+        agents = self._agent_rows()
+        if len(agents):
+            at_step = model.drop_duplicates(keys, keep="last")
+            rows = agents.merge(at_step, on=keys, how="left", sort=False)
+            with_agents = pd.MultiIndex.from_frame(agents[keys])
+            model = model[~pd.MultiIndex.from_frame(model[keys]).isin(with_agents)]
+            rows = pd.concat([rows, model], ignore_index=True)
+        else:
+            rows = model
+        if not len(rows):
+            return []
+        rows = rows.sort_values(keys, kind="stable")
+        parameters = self._parameter_columns()
+        rows = self.runs[["run_id", "iteration", "seed", *parameters]].merge(rows, on="run_id")
+        leading = ["run_id", "iteration", "step", *parameters, "seed"]
+        values = [c for c in self.model.columns if c not in keys]
+        agent_values = [c for c in rows.columns if c not in (*leading, *values)]
+        return _records(rows[leading + values + agent_values])
+
+    def _agent_rows(self) -> pd.DataFrame:
+        """Every agent table as one frame; rows of a per-type table carry ``agent_type``."""
+        import pandas as pd  # noqa: PLC0415
+
+        frames = [self.agents]
+        for table in self.tables:
+            if table.startswith("agents."):
+                frames.append(self.dataframe(table).assign(agent_type=table.split(".", 1)[1]))
+        frames = [f for f in frames if len(f)]
+        return pd.concat(frames, ignore_index=True) if frames else self.agents
+
+    def _parameter_columns(self) -> list[str]:
+        runs = self.runs
+        return [c for c in runs.columns if c in self.parameter_names or c.endswith(" (parameter)")]
+
+    def to_parquet(self, directory: str | pathlib.Path) -> list[pathlib.Path]:
+        """Write every table to ``DIRECTORY/<table>.parquet``.
+
+        Object columns that Arrow cannot type (mixed values, custom objects) are written as
+        their ``repr`` strings, with a warning naming them.
+
+        Args:
+            directory: The directory; created if missing.
+
+        Returns:
+            The files written.
+        """
+        import pyarrow.parquet as pq  # noqa: PLC0415
+
+        root = pathlib.Path(directory)
+        root.mkdir(parents=True, exist_ok=True)
+        written = []
+        for table in self.tables:
+            path = root / f"{table}.parquet"
+            pq.write_table(_arrow_table(self.dataframe(table), table), path)
+            written.append(path)
+        return written
+
+
+def _column(values: list[Any]) -> Any:
+    """Parameter values as a column: numeric when they all are, objects otherwise."""
+    import pandas as pd  # noqa: PLC0415
+
+    if all(isinstance(v, bool) for v in values) or all(
+        isinstance(v, int | float) and not isinstance(v, bool) for v in values
+    ):
+        return values
+    return pd.Series(values, dtype=object)
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """Rows as dicts of plain Python values (numpy scalars unboxed, missing values as None)."""
+    records: list[dict[str, Any]] = frame.to_dict("records")  # type: ignore[assignment]
+    for record in records:
+        for name, value in record.items():
+            if isinstance(value, np.generic):
+                record[name] = value.item()
+    return records
+
+
+def _arrow_table(frame: pd.DataFrame, table: str) -> Any:
+    import pyarrow as pa  # noqa: PLC0415
+
+    try:
+        return pa.Table.from_pandas(frame, preserve_index=False)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+        pass
+    converted = frame.copy()
+    as_text = []
+    for name in frame.columns:
+        try:
+            pa.array(frame[name], from_pandas=True)
+        except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+            converted[name] = frame[name].map(repr)
+            as_text.append(str(name))
+    warnings.warn(
+        f"table {table!r}: columns {as_text} hold values Arrow cannot type; written as repr "
+        "strings",
+        UserWarning,
+        stacklevel=3,
+    )
+    return pa.Table.from_pandas(converted, preserve_index=False)
+
+
+def merge_chunks(
+    target: dict[str, list[dict[str, np.ndarray]]], tables: Mapping[str, dict[str, np.ndarray]]
+) -> None:
+    """Add a batch's tables to the per-table chunk lists."""
+    for name, columns in tables.items():
+        if columns and len(next(iter(columns.values()))):
+            target.setdefault(name, []).append(columns)
+
+
+def statuses_by_id(statuses: Iterable[RunStatus]) -> dict[int, RunStatus]:
+    """Index statuses by run id."""
+    return {s.run_id: s for s in statuses}

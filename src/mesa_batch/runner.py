@@ -1,0 +1,303 @@
+"""``BatchRunner``: run every configuration, in parallel when asked, and collect the results.
+
+Data flow::
+
+    configurations ──► plan (checked: unique keys and run ids)
+                          │
+                          ▼
+           ┌── batches sized from measured run times (BatchSizer) ──┐
+           │   at most 2 per worker in flight                        │
+           ▼                                                         │
+    backend.submit(batch) ──► worker: execute_batch()                │
+           │                    build → step → collect, per run;     │
+           │                    failures recorded, never raised      │
+           ▼                                                         │
+    BatchResult (statuses + columnar tables) ──► progress bar ───────┘
+           │
+           ▼
+    Results (runs / model / agents / ... as pandas DataFrames; records; Parquet)
+
+When a worker process dies (segfault, ``os._exit``, out-of-memory kill), every run of the
+batches it was running becomes a suspect; the pool is replaced and the suspects are rerun one
+at a time, each alone in the pool. A suspect that kills its worker again is recorded as failed
+(stage ``worker``); the others complete normally.
+
+Ctrl-C stops the sweep within seconds: queued batches are cancelled, the pool's workers are
+killed, and :class:`Interrupted` (a ``KeyboardInterrupt``) is raised carrying the results of
+every run that finished (also kept in :attr:`BatchRunner.results`).
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import warnings
+from collections import deque
+from collections.abc import Generator, Iterable, Sequence
+from typing import Any
+
+from mesa_batch.backends import Backend, BatchSizer, SerialBackend, cpu_count, local_pool
+from mesa_batch.config import RunConfiguration
+from mesa_batch.errors import ConfigurationError, problem
+from mesa_batch.execute import FAILED, BatchResult, Failure, RunStatus
+from mesa_batch.results import Results, merge_chunks
+
+__all__ = ["BatchRunner", "Interrupted", "RunFailedWarning"]
+
+
+class RunFailedWarning(UserWarning):
+    """Some runs of a sweep failed; the others completed (see ``Results.failures``)."""
+
+
+class Interrupted(KeyboardInterrupt):
+    """The sweep was interrupted (Ctrl-C); ``results`` holds every run that finished."""
+
+    def __init__(self, results: Results):
+        super().__init__("sweep interrupted")
+        self.results = results
+
+
+class BatchRunner:
+    """Runs run configurations and collects their results.
+
+    Args:
+        configurations: The runs, e.g. from ``full_factorial(...)``. Their keys and run ids
+            must be unique.
+        number_processes: ``1`` runs in the calling process (debuggable, nothing pickled);
+            ``N > 1`` uses a pool of N worker processes; ``None`` uses every available CPU.
+            Models defined in ``__main__`` or a notebook cell work in the pool too.
+        display_progress: Show a progress bar (terminal or notebook) with runs done, failures
+            and the estimated time left.
+
+    Examples:
+        >>> from mesa.examples import BoltzmannWealth
+        >>> from mesa_batch import full_factorial
+        >>> configs = full_factorial(BoltzmannWealth, {"n": [10, 20]}, max_steps=5, seed=1)
+        >>> results = BatchRunner(configs, display_progress=False).run()
+        >>> results.counts()
+        {'succeeded': 2, 'failed': 0, 'pending': 0}
+        >>> sorted(results.model.columns)
+        ['Gini', 'run_id', 'step']
+    """
+
+    def __init__(
+        self,
+        configurations: Iterable[RunConfiguration],
+        number_processes: int | None = 1,
+        display_progress: bool = True,
+    ):
+        self.configurations = _checked(configurations)
+        self.number_processes = _check_processes(number_processes)
+        self.display_progress = bool(display_progress)
+        self.results: Results | None = None
+
+    def run_all(self) -> list[dict[str, Any]]:
+        """Run every configuration; return the collected rows as a list of dicts.
+
+        One dict per (run, step, agent) row, or per (run, step) without agent data (see
+        :meth:`Results.to_records`). Failed runs have no rows; a :class:`RunFailedWarning`
+        gives their number.
+
+        Returns:
+            The rows.
+        """
+        return self.run().to_records()
+
+    def run(self) -> Results:
+        """Run every configuration; return the results as tidy tables.
+
+        Returns:
+            The results; ``results.failures`` lists runs that failed.
+
+        Raises:
+            Interrupted: Ctrl-C; its ``results`` holds the runs that finished.
+        """
+        statuses: dict[int, RunStatus] = {}
+        chunks: dict[str, list[Any]] = {}
+        backend = self._backend()
+        dispatch = _dispatch(self.configurations, backend)
+        with _progress(len(self.configurations), self.display_progress) as bar:
+            try:
+                for result in dispatch:
+                    statuses.update((s.run_id, s) for s in result.statuses)
+                    merge_chunks(chunks, result.tables)
+                    bar.advance(result.statuses)
+                    if result.interrupted:
+                        raise KeyboardInterrupt
+            except KeyboardInterrupt:
+                dispatch.close()  # cancels queued batches
+                backend.close(kill=True)
+                self.results = Results(self.configurations, statuses, chunks)
+                raise Interrupted(self.results) from None
+            backend.close()
+        self.results = Results(self.configurations, statuses, chunks)
+        failed = sum(s.status == FAILED for s in statuses.values())
+        if failed:
+            warnings.warn(
+                f"{failed} of {len(statuses)} runs failed; the others completed. "
+                "See results.failures for each failure's stage, message and traceback.",
+                RunFailedWarning,
+                stacklevel=2,
+            )
+        return self.results
+
+    def _backend(self) -> Backend:
+        workers = self.number_processes or cpu_count()
+        workers = min(workers, max(1, len(self.configurations)))
+        if workers == 1:
+            return SerialBackend()
+        return local_pool(workers)
+
+
+def _checked(configurations: Iterable[RunConfiguration]) -> list[RunConfiguration]:
+    if isinstance(configurations, RunConfiguration) or not isinstance(configurations, Iterable):
+        raise ConfigurationError(
+            problem(
+                "configurations",
+                "must be a list of RunConfiguration",
+                configurations,
+                "Build them with a design, e.g. full_factorial(Model, {...}).",
+            )
+        )
+    configs = list(configurations)
+    keys: dict[str, int] = {}
+    run_ids: set[int] = set()
+    for config in configs:
+        if not isinstance(config, RunConfiguration):
+            raise ConfigurationError(
+                problem("configurations", "must hold only RunConfiguration objects", config)
+            )
+        if config.key in keys:
+            raise ConfigurationError(
+                problem(
+                    "configurations",
+                    "must not hold the same run twice (same key)",
+                    f"run ids {keys[config.key]} and {config.run_id}",
+                    "Combine designs with mesa_batch.concat(...), which keeps a shared run once.",
+                )
+            )
+        if config.run_id in run_ids:
+            raise ConfigurationError(
+                problem(
+                    "configurations",
+                    "must have unique run ids",
+                    config.run_id,
+                    "Combine designs with mesa_batch.concat(...), which renumbers the runs.",
+                )
+            )
+        keys[config.key] = config.run_id
+        run_ids.add(config.run_id)
+    return configs
+
+
+def _check_processes(number_processes: object) -> int | None:
+    if number_processes is None:
+        return None
+    valid = isinstance(number_processes, int) and not isinstance(number_processes, bool)
+    if valid and number_processes >= 1:  # type: ignore[operator]
+        return number_processes  # type: ignore[return-value]
+    raise ConfigurationError(
+        problem(
+            "number_processes",
+            "must be a positive int or None (all CPUs)",
+            number_processes,
+            "Use 1 to run in this process.",
+        )
+    )
+
+
+def _dispatch(
+    configs: Sequence[RunConfiguration], backend: Backend
+) -> Generator[BatchResult, None, None]:
+    """Run every configuration through the backend; yield each batch's result as it finishes.
+
+    Keeps at most ``backend.in_flight`` batches in flight, sizes batches from measured run times, and isolates the runs of batches whose worker died (module docstring).
+    """
+    waiting = deque(configs)
+    suspects: deque[RunConfiguration] = deque()
+    in_flight: dict[cf.Future[BatchResult], tuple[list[RunConfiguration], bool]] = {}
+    sizer = BatchSizer(backend.workers)
+    limit = backend.in_flight
+    try:
+        while waiting or suspects or in_flight:
+            if suspects and not in_flight:  # a suspect runs alone
+                batch = [suspects.popleft()]
+                in_flight[backend.submit(batch)] = (batch, True)
+            while not suspects and waiting and len(in_flight) < limit:
+                batch = [waiting.popleft() for _ in range(sizer.size(len(waiting)))]
+                in_flight[backend.submit(batch)] = (batch, False)
+            done, _ = cf.wait(in_flight, return_when=cf.FIRST_COMPLETED)
+            for future in done:
+                batch, alone = in_flight.pop(future)
+                result = _outcome(future, batch, alone, suspects, backend)
+                if result is not None:
+                    sizer.observe(result.statuses)
+                    yield result
+    finally:
+        for future in in_flight:
+            future.cancel()
+
+
+def _outcome(
+    future: cf.Future[BatchResult],
+    batch: list[RunConfiguration],
+    alone: bool,
+    suspects: deque[RunConfiguration],
+    backend: Backend,
+) -> BatchResult | None:
+    """The result of a finished batch, or None when its runs became suspects."""
+    try:
+        return future.result()
+    except cf.BrokenExecutor as error:
+        backend.recover()
+        if not alone:
+            suspects.extend(batch)
+            return None
+        return _failed(batch, Failure.from_exception("worker", error))
+    except Exception as error:
+        return _failed(batch, Failure.from_exception("transport", error))
+
+
+def _failed(batch: Sequence[RunConfiguration], failure: Failure) -> BatchResult:
+    statuses = [
+        RunStatus(
+            run_id=c.run_id,
+            key=c.key,
+            status=FAILED,
+            steps=0,
+            wall_time=0.0,
+            model_time=0.0,
+            failure=failure,
+        )
+        for c in batch
+    ]
+    return BatchResult(statuses=statuses, tables={})
+
+
+class _progress:  # noqa: N801 - used as a context manager, like a function
+    """A tqdm bar (terminal or notebook) counting runs, with failures and ETA."""
+
+    def __init__(self, total: int, enabled: bool):
+        self.total = total
+        self.enabled = enabled
+        self.failed = 0
+        self.bar: Any = None
+
+    def __enter__(self) -> _progress:
+        if self.enabled:
+            from tqdm.auto import tqdm  # noqa: PLC0415
+
+            self.bar = tqdm(total=self.total, unit="run", desc="mesa_batch", dynamic_ncols=True)
+        return self
+
+    def advance(self, statuses: Sequence[RunStatus]) -> None:
+        if self.bar is None:
+            return
+        failed = sum(s.status == FAILED for s in statuses)
+        if failed:
+            self.failed += failed
+            self.bar.set_postfix(failed=self.failed, refresh=False)
+        self.bar.update(len(statuses))
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.close()
