@@ -29,16 +29,17 @@ dataframes and keep the rows asked for.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import hashlib
 import json
 import os
 import pathlib
-import subprocess
 import sys
 import tempfile
 import time
 from typing import Any
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+from measure import run_child
 
 HERE = pathlib.Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -221,37 +222,10 @@ def digest(model_frame, agent_frame) -> str:
 
 
 def measure(runner: str, case: str, processes: int) -> dict[str, Any]:
-    import psutil
-
-    with tempfile.TemporaryDirectory() as stamps, tempfile.NamedTemporaryFile("r") as out:
-        env = {**os.environ, "BENCH_STAMP_DIR": stamps, "PYTHONPATH": str(HERE)}
-        command = [sys.executable, __file__, "--child", runner, case, str(processes), out.name]
-        process = subprocess.Popen(command, env=env, cwd=ROOT)
-        parent = psutil.Process(process.pid)
-        samples = []
-        while process.poll() is None:
-            samples.append((time.time(), _tree_rss(parent)))
-            time.sleep(0.02)
-        if process.returncode != 0:
-            raise RuntimeError(f"{runner} on case {case} failed with exit {process.returncode}")
-        report = json.loads(pathlib.Path(out.name).read_text())
-    window = [rss for at, rss in samples if report["start"] <= at <= report["end"] + 0.05]
-    report["peak_rss_mb"] = max(window, default=0) / 2**20
-    return report
-
-
-def _tree_rss(process) -> int:
-    import psutil
-
-    total = 0
-    try:
-        members = [process, *process.children(recursive=True)]
-    except psutil.Error:
-        return 0
-    for member in members:
-        with contextlib.suppress(psutil.Error):
-            total += member.memory_info().rss
-    return total
+    with tempfile.TemporaryDirectory() as stamps:
+        return run_child(
+            [__file__, "--child", runner, case, str(processes)], env={"BENCH_STAMP_DIR": stamps}
+        )
 
 
 def _median(reports: list[dict[str, Any]]) -> dict[str, Any]:

@@ -195,11 +195,18 @@ def _collector(collect: str, fail) -> mesa.DataCollector | None:
 
 
 class RandomModel(mesa.Model):
-    """Records draws from both of Mesa's generators, to check seeding."""
+    """Records draws from both of Mesa's generators, to check seeding.
+
+    Each step sleeps ``$MESA_BATCH_TEST_DELAY`` seconds (0 when unset): slow enough to be
+    interrupted in one process, fast when resumed in another, with the same configurations.
+    """
 
     def __init__(self, n=2, rng=None):
         super().__init__(rng=rng)
+        import os
+
         self.n = n
+        self.delay = float(os.environ.get("MESA_BATCH_TEST_DELAY", "0"))
         self.draw = float(self.rng.random())
         self.stdlib_draw = self.random.random()
         self.datacollector = mesa.DataCollector(
@@ -208,6 +215,10 @@ class RandomModel(mesa.Model):
         self.datacollector.collect(self)
 
     def step(self) -> None:
+        if self.delay:
+            import time
+
+            time.sleep(self.delay)
         self.draw = float(self.rng.random())
         self.stdlib_draw = self.random.random()
         self.datacollector.collect(self)
@@ -254,3 +265,47 @@ class SlowModel(mesa.Model):
 
         time.sleep(self.delay)
         self.datacollector.collect(self)
+
+
+class FlakyModel(mesa.Model):
+    """Fails in ``__init__`` while the file ``needs`` does not exist (for retry tests)."""
+
+    def __init__(self, n=1, needs=None, rng=None):
+        super().__init__(rng=rng)
+        import pathlib
+
+        if needs is not None and not pathlib.Path(needs).exists():
+            raise FileNotFoundError(f"{needs} is missing")
+        self.n = n
+        self.datacollector = mesa.DataCollector(model_reporters={"n": "n"})
+        self.datacollector.collect(self)
+
+    def step(self) -> None:
+        self.datacollector.collect(self)
+
+
+_built_here = 0
+
+
+class DiskFullModel(RandomModel):
+    """A RandomModel whose process runs out of disk while the file ``full`` exists.
+
+    Then, once 4 models were built in a process, files that process writes may not grow past
+    1 KB (``RLIMIT_FSIZE``; writes past it fail with EFBIG), as on a full disk. Without the
+    file the limit is lifted again.
+    """
+
+    def __init__(self, n=2, full=None, rng=None):
+        import pathlib
+        import resource
+        import signal
+
+        global _built_here  # noqa: PLW0603 - counts per process
+        _built_here += 1
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails: EFBIG
+        _, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+        if full is not None and pathlib.Path(full).exists() and _built_here > 4:
+            resource.setrlimit(resource.RLIMIT_FSIZE, (1024, hard))
+        else:
+            resource.setrlimit(resource.RLIMIT_FSIZE, (hard, hard))
+        super().__init__(n=n, rng=rng)

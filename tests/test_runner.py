@@ -4,12 +4,8 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import json
-import os
 import pathlib
 import signal
-import subprocess
-import sys
-import textwrap
 import threading
 import time
 import uuid
@@ -29,6 +25,7 @@ from mesa_batch import (
 from mesa_batch.backends import Backend, BatchSizer
 from mesa_batch.execute import RunStatus, execute_batch
 from mesa_batch.runner import _dispatch
+from tests.helpers import processes_tagged, python
 from tests.models import CounterModel, CrashingModel, MoneyModel, RandomModel
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -124,12 +121,12 @@ class ThreadBackend(Backend):
         self.most_running = 0
         self.lock = threading.Lock()
 
-    def submit(self, batch):
+    def submit(self, batch, writer=None):
         with self.lock:
             self.submitted += 1
             self.running += 1
             self.most_running = max(self.most_running, self.running)
-        future = self.pool.submit(execute_batch, batch)
+        future = self.pool.submit(execute_batch, batch, writer=writer)
         future.add_done_callback(self._done)
         return future
 
@@ -217,33 +214,6 @@ def test_all_cpus_and_empty_sweeps():
     assert BatchRunner([], display_progress=False).run_all() == []
 
 
-def _python(code, tag, **kwargs):
-    env = {**os.environ, "MESA_BATCH_TEST_TAG": tag, "PYTHONPATH": str(ROOT)}
-    return subprocess.Popen(
-        [sys.executable, "-c", textwrap.dedent(code)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        cwd=ROOT,
-        **kwargs,
-    )
-
-
-def _processes_tagged(tag):
-    found = []
-    for entry in pathlib.Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            environ = (entry / "environ").read_bytes()
-        except OSError:
-            continue
-        if f"MESA_BATCH_TEST_TAG={tag}".encode() in environ:
-            found.append(int(entry.name))
-    return found
-
-
 def test_a_model_defined_in_main_runs_in_parallel():
     code = """
         import json, mesa
@@ -264,7 +234,7 @@ def test_a_model_defined_in_main_runs_in_parallel():
             results = BatchRunner(configs, number_processes=2, display_progress=False).run()
             print(json.dumps({"counts": results.counts(), "twice": sorted(set(results.model["twice"]))}))
     """
-    process = _python(code, uuid.uuid4().hex)
+    process = python(code, uuid.uuid4().hex)
     out, err = process.communicate(timeout=120)
     assert process.returncode == 0, err
     report = json.loads(out.strip().splitlines()[-1])
@@ -288,7 +258,7 @@ def test_ctrl_c_stops_promptly_keeps_finished_runs_and_leaves_no_workers(process
             print(json.dumps(interrupted.results.counts()), flush=True)
             sys.exit(3)
     """
-    process = _python(code, tag)
+    process = python(code, tag)
     assert process.stdout.readline().strip() == "started"
     time.sleep(4)
     sent = time.monotonic()
@@ -303,9 +273,9 @@ def test_ctrl_c_stops_promptly_keeps_finished_runs_and_leaves_no_workers(process
     assert sum(counts.values()) == 400
     assert elapsed < 5
     deadline = time.monotonic() + 5
-    while _processes_tagged(tag) and time.monotonic() < deadline:
+    while processes_tagged(tag) and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert _processes_tagged(tag) == []
+    assert processes_tagged(tag) == []
 
 
 def test_interrupted_is_a_keyboard_interrupt_with_results():

@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from typing import Any, Final
 
 from mesa_batch.config import RunConfiguration
-from mesa_batch.execute import BatchResult, RunStatus, execute_batch
+from mesa_batch.execute import BatchResult, RunStatus, Writer, execute_batch
 
 __all__ = ["Backend", "BatchSizer", "ProcessPoolBackend", "SerialBackend", "local_pool"]
 
@@ -41,8 +41,10 @@ class Backend(ABC):
     in_flight: int = 1
 
     @abstractmethod
-    def submit(self, batch: Sequence[RunConfiguration]) -> cf.Future[BatchResult]:
-        """Start a batch."""
+    def submit(
+        self, batch: Sequence[RunConfiguration], writer: Writer | None = None
+    ) -> cf.Future[BatchResult]:
+        """Start a batch (committed by its worker through ``writer`` when given)."""
 
     def recover(self) -> None:  # noqa: B027 - optional hook
         """Make the backend usable again after a worker process died."""
@@ -54,9 +56,11 @@ class Backend(ABC):
 class SerialBackend(Backend):
     """Runs each batch at once in the calling process (debuggable, nothing is pickled)."""
 
-    def submit(self, batch: Sequence[RunConfiguration]) -> cf.Future[BatchResult]:  # noqa: D102
+    def submit(  # noqa: D102
+        self, batch: Sequence[RunConfiguration], writer: Writer | None = None
+    ) -> cf.Future[BatchResult]:
         future: cf.Future[BatchResult] = cf.Future()
-        future.set_result(execute_batch(batch, stop_on_interrupt=True))
+        future.set_result(execute_batch(batch, writer=writer, stop_on_interrupt=True))
         return future
 
 
@@ -83,8 +87,12 @@ class ProcessPoolBackend(Backend):
             max_workers=self.workers, timeout=IDLE_TIMEOUT, initializer=_ignore_sigint
         )
 
-    def submit(self, batch: Sequence[RunConfiguration]) -> cf.Future[BatchResult]:  # noqa: D102
-        future: cf.Future[BatchResult] = self._executor.submit(execute_batch, list(batch))
+    def submit(  # noqa: D102
+        self, batch: Sequence[RunConfiguration], writer: Writer | None = None
+    ) -> cf.Future[BatchResult]:
+        future: cf.Future[BatchResult] = self._executor.submit(
+            execute_batch, list(batch), writer=writer
+        )
         return future
 
     def recover(self) -> None:

@@ -7,12 +7,12 @@ the same across batches, never building one dict per row.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
-__all__ = ["Columns", "as_array", "concat_columns"]
+__all__ = ["Columns", "arrow_table", "as_array", "concat_columns"]
 
 #: One table: column name -> values, every column the same length.
 Columns = dict[str, Any]
@@ -64,3 +64,24 @@ def as_array(values: Any) -> np.ndarray:
         array = np.empty(len(values), dtype=object)
         array[:] = values
     return array
+
+
+def arrow_table(columns: Mapping[str, Any]) -> tuple[Any, list[str]]:
+    """Columns as a ``pyarrow.Table``; values Arrow cannot type become their ``repr`` strings.
+
+    Args:
+        columns: Column name -> values (numpy arrays, lists or pandas Series).
+
+    Returns:
+        The table, and the names of the columns that were written as text.
+    """
+    import pyarrow as pa  # noqa: PLC0415 - only the Parquet paths need Arrow
+
+    arrays, as_text = {}, []
+    for name, values in columns.items():
+        try:
+            arrays[name] = pa.array(values, from_pandas=True)
+        except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+            arrays[name] = pa.array([repr(v) for v in values], type=pa.string())
+            as_text.append(name)
+    return pa.table(arrays), as_text

@@ -14,7 +14,9 @@ collect        finding the model's data source, collecting the configuration's
 =============  ================================================================
 
 A batch returns one :class:`RunStatus` per run and, per table, the rows of all its runs as
-columns (numpy arrays), tagged with ``run_id``: data never travels as one dict per row.
+columns (numpy arrays), tagged with ``run_id``: data never travels as one dict per row. With a
+store, the worker commits the batch's rows to it (:class:`Writer`) and returns only the
+statuses.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ import dataclasses
 import time
 import traceback
 from collections.abc import Sequence
-from typing import Final
+from typing import Final, Protocol
 
 import numpy as np
 
@@ -159,20 +161,37 @@ class BatchResult:
         tables: Table name -> column name -> numpy array; every table has a ``run_id`` column.
         interrupted: Whether the batch stopped early on KeyboardInterrupt (in-process only);
             runs without a status did not run.
+        storage_error: Why the batch could not be committed to the store (then ``statuses``
+            is empty: none of its runs counts as done).
     """
 
     statuses: list[RunStatus]
     tables: dict[str, dict[str, np.ndarray]]
     interrupted: bool = False
+    storage_error: str | None = None
+
+
+class Writer(Protocol):
+    """Commits a batch's rows and statuses to a store (see :class:`mesa_batch.store.PartWriter`)."""
+
+    def commit(
+        self, tables: dict[str, dict[str, np.ndarray]], statuses: Sequence[RunStatus]
+    ) -> str:
+        """Commit a batch atomically; return its id; raise ``OSError`` if it cannot."""
+        ...
 
 
 def execute_batch(
-    configs: Sequence[RunConfiguration], *, stop_on_interrupt: bool = False
+    configs: Sequence[RunConfiguration],
+    *,
+    writer: Writer | None = None,
+    stop_on_interrupt: bool = False,
 ) -> BatchResult:
     """Run a batch of configurations one after the other.
 
     Args:
         configs: The runs.
+        writer: Commit the batch to a store; the result then carries only the statuses.
         stop_on_interrupt: Return what finished when KeyboardInterrupt arrives, instead of
             raising it (used when the batch runs in the calling process).
 
@@ -194,7 +213,15 @@ def execute_batch(
         for name, columns in tables.items():
             chunks.setdefault(name, []).append(_with_run_id(columns, config.run_id))
     tables = {name: concat_columns(parts) for name, parts in chunks.items()}
-    return BatchResult(statuses=statuses, tables=tables, interrupted=interrupted)
+    if writer is None:
+        return BatchResult(statuses=statuses, tables=tables, interrupted=interrupted)
+    try:
+        writer.commit(tables, statuses)
+    except OSError as error:
+        return BatchResult(
+            statuses=[], tables={}, interrupted=interrupted, storage_error=str(error)
+        )
+    return BatchResult(statuses=statuses, tables={}, interrupted=interrupted)
 
 
 def _with_run_id(columns: Columns, run_id: int) -> Columns:

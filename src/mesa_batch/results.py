@@ -25,13 +25,15 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from mesa_batch.columns import concat_columns
+from mesa_batch.columns import arrow_table, concat_columns
 from mesa_batch.config import RunConfiguration
 from mesa_batch.errors import ConfigurationError, problem
 from mesa_batch.execute import FAILED, Failure, RunStatus
 
 if TYPE_CHECKING:
     import pandas as pd
+
+    from mesa_batch.store import StoreState
 
 __all__ = ["Results", "RunFailure"]
 
@@ -43,21 +45,23 @@ FAILURE_COLUMNS = ("failure_stage", "failure_type", "failure_message")
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class RunFailure:
-    """A failed run: its configuration and why it failed.
+    """A failed run: what it ran with and why it failed.
 
     Attributes:
-        configuration: The run's configuration (rerun it alone with
-            ``BatchRunner([configuration]).run()``).
+        run_id: The run's id.
+        parameters: The run's parameters.
+        seed: The run's seed.
         failure: The stage, exception type, message and traceback.
+        configuration: The run's configuration, when the results know it (rerun the run alone
+            with ``BatchRunner([configuration]).run()``); None for results read from a store
+            without their configurations.
     """
 
-    configuration: RunConfiguration
+    run_id: int
+    parameters: Mapping[str, Any]
+    seed: int
     failure: Failure
-
-    @property
-    def run_id(self) -> int:
-        """The failed run's id."""
-        return self.configuration.run_id
+    configuration: RunConfiguration | None = None
 
     @property
     def stage(self) -> str:
@@ -81,15 +85,77 @@ class RunFailure:
 
     def __repr__(self) -> str:
         return (
-            f"RunFailure(run_id={self.run_id}, parameters={self.configuration.parameters!r}, "
-            f"seed={self.configuration.seed}, {self.failure.summary()!r})"
+            f"RunFailure(run_id={self.run_id}, parameters={dict(self.parameters)!r}, "
+            f"seed={self.seed}, {self.failure.summary()!r})"
         )
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class PlannedRun:
+    """What ``Results`` knows of every run, finished or not."""
+
+    run_id: int
+    iteration: int
+    key: str
+    seed: int
+    parameters: Mapping[str, Any]
+
+    @classmethod
+    def of(cls, config: RunConfiguration) -> PlannedRun:
+        """The planned run of a configuration."""
+        assert config.seed is not None
+        return cls(config.run_id, config.iteration, config.key, config.seed, config.parameters)
+
+
+class _MemoryTables:
+    """Tables held as the workers' columnar chunks; a table's chunks are consumed when built."""
+
+    def __init__(self, chunks: Mapping[str, Sequence[dict[str, np.ndarray]]]):
+        self._chunks = {name: list(parts) for name, parts in chunks.items()}
+
+    def names(self) -> list[str]:
+        return list(self._chunks)
+
+    def load(self, table: str) -> pd.DataFrame:
+        import pandas as pd  # noqa: PLC0415
+
+        chunks = sorted(self._chunks.get(table) or [], key=lambda c: int(c["run_id"][0]))
+        if not chunks:
+            return _empty()
+        columns = concat_columns(chunks, consume=True)
+        self._chunks[table] = []
+        frame = pd.DataFrame(columns, copy=False)
+        if not frame["run_id"].is_monotonic_increasing:
+            frame = frame.sort_values("run_id", kind="stable", ignore_index=True)
+        return frame
+
+
+class _StoreTables:
+    """Tables read lazily from a store's Parquet parts."""
+
+    def __init__(self, state: StoreState, run_ids: set[int]):
+        self._state = state
+        self._run_ids = run_ids
+
+    def names(self) -> list[str]:
+        return [name for name, parts in self._state.batches.items() if parts]
+
+    def load(self, table: str) -> pd.DataFrame:
+        frame = self._state.read_table(table, self._run_ids)
+        return frame if len(frame) else _empty()
+
+
+def _empty() -> pd.DataFrame:
+    import pandas as pd  # noqa: PLC0415
+
+    return pd.DataFrame({"run_id": pd.Series(dtype="int64"), "step": []})
 
 
 class Results:
     """The results of a sweep: tidy tables as pandas DataFrames, records, Parquet.
 
-    Built by :class:`~mesa_batch.BatchRunner`; every table is joinable on ``run_id``.
+    Built by :class:`~mesa_batch.BatchRunner`, or read from a store with :meth:`open`; every
+    table is joinable on ``run_id``.
 
     Args:
         configurations: The sweep's configurations.
@@ -103,12 +169,78 @@ class Results:
         statuses: Mapping[int, RunStatus],
         chunks: Mapping[str, Sequence[dict[str, np.ndarray]]],
     ):
-        self.configurations = list(configurations)
+        self._setup(
+            [PlannedRun.of(c) for c in configurations],
+            statuses,
+            _MemoryTables(chunks),
+            configurations,
+        )
+
+    def _setup(
+        self,
+        planned: Sequence[PlannedRun],
+        statuses: Mapping[int, RunStatus],
+        tables: _MemoryTables | _StoreTables,
+        configurations: Iterable[RunConfiguration],
+    ) -> None:
+        self.planned = list(planned)
         self.statuses = dict(statuses)
-        self._chunks: dict[str, list[dict[str, np.ndarray]]] = {
-            name: list(parts) for name, parts in chunks.items()
-        }
+        self._tables = tables
+        self._configurations = {c.run_id: c for c in configurations}
         self._frames: dict[str, pd.DataFrame] = {}
+
+    @classmethod
+    def open(
+        cls,
+        store: str | pathlib.Path,
+        *,
+        configurations: Iterable[RunConfiguration] | None = None,
+    ) -> Results:
+        """Read the results in a store directory (lazily: a table is read when first used).
+
+        Args:
+            store: The store directory (``BatchRunner(..., store=...)``).
+            configurations: Only the runs of these configurations (all runs by default); they
+                also become the failures' ``configuration``.
+
+        Returns:
+            The results, with the same tables an in-memory run gives.
+
+        Raises:
+            ConfigurationError: The directory is not a mesa_batch store.
+        """
+        from mesa_batch.store import plan_parameters, read_state, run_statuses  # noqa: PLC0415
+
+        state = read_state(store)
+        if not state.meta:
+            raise ConfigurationError(
+                problem("store", "must be a mesa_batch store directory", str(store))
+            )
+        configs = list(configurations) if configurations is not None else []
+        plan = state.plan
+        if configurations is not None:
+            plan = plan[plan["key"].isin({c.key for c in configs})]
+        planned = [
+            PlannedRun(int(run_id), int(iteration), str(key), int(seed), parameters)
+            for run_id, iteration, key, seed, parameters in zip(
+                plan["run_id"],
+                plan["iteration"],
+                plan["key"],
+                plan["seed"],
+                plan_parameters(plan),
+                strict=True,
+            )
+        ]
+        run_ids = {p.run_id for p in planned}
+        statuses = {s.run_id: s for s in run_statuses(state.runs) if s.run_id in run_ids}
+        results = cls.__new__(cls)
+        results._setup(planned, statuses, _StoreTables(state, run_ids), configs)
+        return results
+
+    @property
+    def configurations(self) -> list[RunConfiguration]:
+        """The configurations these results know (all of them, unless read from a store)."""
+        return list(self._configurations.values())
 
     # -- the tables ----------------------------------------------------------------------
 
@@ -116,7 +248,7 @@ class Results:
     def tables(self) -> list[str]:
         """The names of the tables: ``runs``, then ``model``, ``agents`` and others present."""
         order = {"model": 0, "agents": 1}
-        return ["runs", *sorted(self._chunks, key=lambda n: (order.get(n, 2), n))]
+        return ["runs", *sorted(self._tables.names(), key=lambda n: (order.get(n, 2), n))]
 
     @property
     def runs(self) -> pd.DataFrame:
@@ -151,33 +283,19 @@ class Results:
         if table == "runs":
             return self.runs
         if table not in self._frames:
-            if table not in self._chunks and table not in ("model", "agents"):
+            if table not in self._tables.names() and table not in ("model", "agents"):
                 raise ConfigurationError(problem("table", f"must be one of {self.tables}", table))
-            self._frames[table] = self._build(table)
+            self._frames[table] = self._tables.load(table)
         frame = self._frames[table]
         if not with_parameters:
             return frame
         parameters = self.runs[["run_id", "iteration", "seed", *self.parameter_names]]
         return parameters.merge(frame, on="run_id", how="right", suffixes=(" (parameter)", ""))
 
-    def _build(self, table: str) -> pd.DataFrame:
-        """Build a table from its chunks, column by column; the chunks are consumed."""
-        import pandas as pd  # noqa: PLC0415
-
-        chunks = sorted(self._chunks.get(table) or [], key=lambda c: int(c["run_id"][0]))
-        if not chunks:
-            return pd.DataFrame({"run_id": pd.Series(dtype="int64"), "step": []})
-        columns = concat_columns(chunks, consume=True)
-        self._chunks[table] = []
-        frame = pd.DataFrame(columns, copy=False)
-        if not frame["run_id"].is_monotonic_increasing:
-            frame = frame.sort_values("run_id", kind="stable", ignore_index=True)
-        return frame
-
     @property
     def parameter_names(self) -> list[str]:
         """The parameter names of the sweep, in order of first appearance."""
-        names = dict.fromkeys(n for c in self.configurations for n in c.parameters)
+        names = dict.fromkeys(n for run in self.planned for n in run.parameters)
         return list(names)
 
     def _runs_frame(self) -> pd.DataFrame:
@@ -185,7 +303,7 @@ class Results:
 
         columns: dict[str, list[Any]] = {name: [] for name in (*RUN_COLUMNS, *FAILURE_COLUMNS)}
         parameters: dict[str, list[Any]] = {name: [] for name in self.parameter_names}
-        for config in self.configurations:
+        for config in self.planned:
             status = self.statuses.get(config.run_id)
             failure = status.failure if status is not None else None
             row = {
@@ -217,25 +335,31 @@ class Results:
     @property
     def failures(self) -> list[RunFailure]:
         """The failed runs, by run id, with their configurations and failures."""
-        by_id = {c.run_id: c for c in self.configurations}
+        by_id = {run.run_id: run for run in self.planned}
         return [
-            RunFailure(by_id[run_id], status.failure)
+            RunFailure(
+                run_id,
+                by_id[run_id].parameters,
+                by_id[run_id].seed,
+                status.failure,
+                self._configurations.get(run_id),
+            )
             for run_id, status in sorted(self.statuses.items())
-            if status.status == FAILED and status.failure is not None
+            if status.status == FAILED and status.failure is not None and run_id in by_id
         ]
 
     def counts(self) -> dict[str, int]:
         """How many runs succeeded, failed and are pending."""
         counts = {"succeeded": 0, "failed": 0, "pending": 0}
-        for config in self.configurations:
-            status = self.statuses.get(config.run_id)
+        for run in self.planned:
+            status = self.statuses.get(run.run_id)
             counts[status.status if status is not None else PENDING] += 1
         return counts
 
     def summary(self) -> str:
         """A short text summary: run counts, tables with their row counts, failures."""
         counts = self.counts()
-        head = f"{len(self.configurations)} runs: {counts['succeeded']} succeeded, "
+        head = f"{len(self.planned)} runs: {counts['succeeded']} succeeded, "
         lines = [head + f"{counts['failed']} failed, {counts['pending']} pending"]
         for table in self.tables[1:]:
             frame = self.dataframe(table)
@@ -247,7 +371,7 @@ class Results:
     def __repr__(self) -> str:
         counts = self.counts()
         return (
-            f"<Results: {len(self.configurations)} runs ({counts['succeeded']} succeeded, "
+            f"<Results: {len(self.planned)} runs ({counts['succeeded']} succeeded, "
             f"{counts['failed']} failed, {counts['pending']} pending); tables {self.tables}>"
         )
 
@@ -348,20 +472,15 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
 
 
 def _arrow_table(frame: pd.DataFrame, table: str) -> Any:
+    """A DataFrame as an Arrow table (pandas dtypes kept); untypable columns as repr text."""
     import pyarrow as pa  # noqa: PLC0415
 
     try:
         return pa.Table.from_pandas(frame, preserve_index=False)
     except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
         pass
-    converted = frame.copy()
-    as_text = []
-    for name in frame.columns:
-        try:
-            pa.array(frame[name], from_pandas=True)
-        except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
-            converted[name] = frame[name].map(repr)
-            as_text.append(str(name))
+    _, as_text = arrow_table({name: frame[name] for name in frame.columns})
+    converted = frame.assign(**{name: frame[name].map(repr) for name in as_text})
     warnings.warn(
         f"table {table!r}: columns {as_text} hold values Arrow cannot type; written as repr "
         "strings",
@@ -378,8 +497,3 @@ def merge_chunks(
     for name, columns in tables.items():
         if columns and len(next(iter(columns.values()))):
             target.setdefault(name, []).append(columns)
-
-
-def statuses_by_id(statuses: Iterable[RunStatus]) -> dict[int, RunStatus]:
-    """Index statuses by run id."""
-    return {s.run_id: s for s in statuses}

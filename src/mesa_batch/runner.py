@@ -30,16 +30,22 @@ every run that finished (also kept in :attr:`BatchRunner.results`).
 from __future__ import annotations
 
 import concurrent.futures as cf
+import contextlib
+import os
+import pathlib
+import signal
+import threading
 import warnings
 from collections import deque
-from collections.abc import Generator, Iterable, Sequence
+from collections.abc import Generator, Iterable, Iterator, Sequence
 from typing import Any
 
 from mesa_batch.backends import Backend, BatchSizer, SerialBackend, cpu_count, local_pool
 from mesa_batch.config import RunConfiguration
 from mesa_batch.errors import ConfigurationError, problem
-from mesa_batch.execute import FAILED, BatchResult, Failure, RunStatus
+from mesa_batch.execute import FAILED, BatchResult, Failure, RunStatus, Writer
 from mesa_batch.results import Results, merge_chunks
+from mesa_batch.store import Session, StoreWriteError, open_session
 
 __all__ = ["BatchRunner", "Interrupted", "RunFailedWarning"]
 
@@ -67,6 +73,12 @@ class BatchRunner:
             Models defined in ``__main__`` or a notebook cell work in the pool too.
         display_progress: Show a progress bar (terminal or notebook) with runs done, failures
             and the estimated time left.
+        store: A directory for a Parquet store: workers commit every batch to it as they go,
+            only statuses reach this process, and running the same (or a larger) sweep again
+            runs only what is not done yet. None keeps the results in memory.
+        retry_failed: With a store, run again the runs it records as failed.
+        replace_store: With a store, move an existing store at that path aside
+            (``PATH.replaced-<time>``) and start a new one, instead of resuming it.
 
     Examples:
         >>> from mesa.examples import BoltzmannWealth
@@ -84,10 +96,17 @@ class BatchRunner:
         configurations: Iterable[RunConfiguration],
         number_processes: int | None = 1,
         display_progress: bool = True,
+        *,
+        store: str | os.PathLike[str] | None = None,
+        retry_failed: bool = False,
+        replace_store: bool = False,
     ):
         self.configurations = _checked(configurations)
         self.number_processes = _check_processes(number_processes)
         self.display_progress = bool(display_progress)
+        self.store = None if store is None else pathlib.Path(store)
+        self.retry_failed = bool(retry_failed)
+        self.replace_store = bool(replace_store)
         self.results: Results | None = None
 
     def run_all(self) -> list[dict[str, Any]]:
@@ -109,43 +128,118 @@ class BatchRunner:
             The results; ``results.failures`` lists runs that failed.
 
         Raises:
-            Interrupted: Ctrl-C; its ``results`` holds the runs that finished.
+            Interrupted: Ctrl-C or SIGTERM; its ``results`` holds the runs that finished.
+            StoreLockedError: Another process is writing to the store.
+            StoreConflictError: The configurations do not fit the store.
+            StoreWriteError: The store could not be written (e.g. the disk is full); every run
+                committed before is kept, and running again resumes.
         """
-        statuses: dict[int, RunStatus] = {}
-        chunks: dict[str, list[Any]] = {}
-        backend = self._backend()
-        dispatch = _dispatch(self.configurations, backend)
-        with _progress(len(self.configurations), self.display_progress) as bar:
+        sink = self._sink()
+        backend = self._backend(len(sink.todo))
+        dispatch = _dispatch(sink.todo, backend, sink.writer)
+        total = len(sink.configurations)
+        with _progress(total, total - len(sink.todo), self.display_progress) as bar:
             try:
-                for result in dispatch:
-                    statuses.update((s.run_id, s) for s in result.statuses)
-                    merge_chunks(chunks, result.tables)
-                    bar.advance(result.statuses)
-                    if result.interrupted:
-                        raise KeyboardInterrupt
+                with _terminate_as_interrupt():
+                    for result in dispatch:
+                        sink.add(result)
+                        bar.advance(result.statuses)
+                        if result.storage_error is not None:
+                            raise StoreWriteError(result.storage_error)
+                        if result.interrupted:
+                            raise KeyboardInterrupt
             except KeyboardInterrupt:
                 dispatch.close()  # cancels queued batches
                 backend.close(kill=True)
-                self.results = Results(self.configurations, statuses, chunks)
+                self.results = sink.finish("interrupted")
                 raise Interrupted(self.results) from None
+            except BaseException:
+                dispatch.close()
+                backend.close(kill=True)
+                sink.finish("error")
+                raise
             backend.close()
-        self.results = Results(self.configurations, statuses, chunks)
-        failed = sum(s.status == FAILED for s in statuses.values())
+        self.results = sink.finish("completed")
+        failed = self.results.counts()["failed"]
         if failed:
             warnings.warn(
-                f"{failed} of {len(statuses)} runs failed; the others completed. "
+                f"{failed} of {len(self.results.planned)} runs failed; the others completed. "
                 "See results.failures for each failure's stage, message and traceback.",
                 RunFailedWarning,
                 stacklevel=2,
             )
         return self.results
 
-    def _backend(self) -> Backend:
+    def _sink(self) -> _MemorySink | _StoreSink:
+        if self.store is None:
+            return _MemorySink(self.configurations)
+        session = open_session(
+            self.store,
+            self.configurations,
+            retry_failed=self.retry_failed,
+            replace_store=self.replace_store,
+        )
+        return _StoreSink(session)
+
+    def _backend(self, runs: int) -> Backend:
         workers = self.number_processes or cpu_count()
-        workers = min(workers, max(1, len(self.configurations)))
+        workers = min(workers, max(1, runs))
         if workers == 1:
             return SerialBackend()
         return local_pool(workers)
+
+
+class _MemorySink:
+    """Keeps every batch's statuses and rows in this process."""
+
+    writer = None
+
+    def __init__(self, configurations: list[RunConfiguration]):
+        self.configurations = configurations
+        self.todo = configurations
+        self.statuses: dict[int, RunStatus] = {}
+        self.chunks: dict[str, list[Any]] = {}
+
+    def add(self, result: BatchResult) -> None:
+        self.statuses.update((s.run_id, s) for s in result.statuses)
+        merge_chunks(self.chunks, result.tables)
+
+    def finish(self, reason: str) -> Results:
+        return Results(self.configurations, self.statuses, self.chunks)
+
+
+class _StoreSink:
+    """Logs every batch's statuses to the store; the rows are committed by the workers."""
+
+    def __init__(self, session: Session):
+        self.session = session
+        self.configurations = session.configurations
+        self.todo = session.todo
+        self.writer = session.writer
+
+    def add(self, result: BatchResult) -> None:
+        self.session.record(result.statuses)
+
+    def finish(self, reason: str) -> Results:
+        self.session.close(reason)
+        return Results.open(self.session.root, configurations=self.configurations)
+
+
+@contextlib.contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
+    """Treat SIGTERM like Ctrl-C while a sweep runs (main thread only; restored after)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _checked(configurations: Iterable[RunConfiguration]) -> list[RunConfiguration]:
@@ -206,7 +300,7 @@ def _check_processes(number_processes: object) -> int | None:
 
 
 def _dispatch(
-    configs: Sequence[RunConfiguration], backend: Backend
+    configs: Sequence[RunConfiguration], backend: Backend, writer: Writer | None = None
 ) -> Generator[BatchResult, None, None]:
     """Run every configuration through the backend; yield each batch's result as it finishes.
 
@@ -221,10 +315,10 @@ def _dispatch(
         while waiting or suspects or in_flight:
             if suspects and not in_flight:  # a suspect runs alone
                 batch = [suspects.popleft()]
-                in_flight[backend.submit(batch)] = (batch, True)
+                in_flight[backend.submit(batch, writer)] = (batch, True)
             while not suspects and waiting and len(in_flight) < limit:
                 batch = [waiting.popleft() for _ in range(sizer.size(len(waiting)))]
-                in_flight[backend.submit(batch)] = (batch, False)
+                in_flight[backend.submit(batch, writer)] = (batch, False)
             done, _ = cf.wait(in_flight, return_when=cf.FIRST_COMPLETED)
             for future in done:
                 batch, alone = in_flight.pop(future)
@@ -276,8 +370,9 @@ def _failed(batch: Sequence[RunConfiguration], failure: Failure) -> BatchResult:
 class _progress:  # noqa: N801 - used as a context manager, like a function
     """A tqdm bar (terminal or notebook) counting runs, with failures and ETA."""
 
-    def __init__(self, total: int, enabled: bool):
+    def __init__(self, total: int, done: int, enabled: bool):
         self.total = total
+        self.done = done
         self.enabled = enabled
         self.failed = 0
         self.bar: Any = None
@@ -286,7 +381,13 @@ class _progress:  # noqa: N801 - used as a context manager, like a function
         if self.enabled:
             from tqdm.auto import tqdm  # noqa: PLC0415
 
-            self.bar = tqdm(total=self.total, unit="run", desc="mesa_batch", dynamic_ncols=True)
+            self.bar = tqdm(
+                total=self.total,
+                initial=self.done,
+                unit="run",
+                desc="mesa_batch",
+                dynamic_ncols=True,
+            )
         return self
 
     def advance(self, statuses: Sequence[RunStatus]) -> None:

@@ -1,0 +1,60 @@
+"""Measuring a child process: wall time of a window it reports, and peak resident memory.
+
+A benchmark child writes a JSON report with ``start`` and ``end`` (``time.time()``) around
+the call it measures; :func:`run_child` samples the resident memory of the child (and, with
+``tree=True``, of all its descendants: pool workers) every 20 ms and keeps the peak inside
+that window.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import pathlib
+import subprocess
+import sys
+import tempfile
+import time
+from typing import Any
+
+HERE = pathlib.Path(__file__).resolve().parent
+ROOT = HERE.parent
+
+
+def run_child(
+    arguments: list[str], *, tree: bool = True, env: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """Run ``python <arguments> OUT`` and return its JSON report with ``peak_rss_mb`` added."""
+    import psutil
+
+    with tempfile.NamedTemporaryFile("r", suffix=".json") as out:
+        command = [sys.executable, *arguments, out.name]
+        environment = {**os.environ, "PYTHONPATH": str(HERE), **(env or {})}
+        process = subprocess.Popen(command, env=environment, cwd=ROOT)
+        parent = psutil.Process(process.pid)
+        samples = []
+        while process.poll() is None:
+            samples.append((time.time(), rss(parent, tree=tree)))
+            time.sleep(0.02)
+        if process.returncode != 0:
+            raise RuntimeError(f"{' '.join(arguments)} failed with exit {process.returncode}")
+        report = json.loads(pathlib.Path(out.name).read_text())
+    window = [used for at, used in samples if report["start"] <= at <= report["end"] + 0.05]
+    report["peak_rss_mb"] = max(window, default=0) / 2**20
+    return report
+
+
+def rss(process: Any, *, tree: bool) -> int:
+    """Resident memory of a process, with its descendants when ``tree``."""
+    import psutil
+
+    try:
+        members = [process, *process.children(recursive=True)] if tree else [process]
+    except psutil.Error:
+        return 0
+    total = 0
+    for member in members:
+        with contextlib.suppress(psutil.Error):
+            total += member.memory_info().rss
+    return total

@@ -1,0 +1,799 @@
+"""The Parquet store: a directory that keeps every finished run, for resume and for reading.
+
+Layout (``docs/store-format.md`` is the full description)::
+
+    STORE/
+      store.json                     format, versions, model, sessions    (parent, atomic)
+      plan/<session>.parquet         the runs planned by a session        (parent, atomic)
+      runs/<batch>.parquet           one row per run of a batch: status   (worker, atomic)
+      data/<table>/<batch>.parquet   the batch's rows of that table       (worker, atomic)
+      status.jsonl                   every finished run and session event (parent, append)
+      .lock                          held by the one process writing
+      quarantine/                    files found torn or unreadable, moved aside
+
+Workers write their own part files, one per table per batch, each committed atomically
+(written under a temporary name, flushed to disk, renamed), and the batch's ``runs`` part last:
+**a run is done when its batch's runs part and every data part that part names are committed
+and readable**. Only small statuses travel to the parent, which appends them to ``status.jsonl``
+(the only record of runs whose worker died) and keeps ``store.json`` up to date.
+
+Reading tolerates everything a crash can leave: temporary files are ignored, unreadable parts
+are skipped (and moved to ``quarantine/`` by the next writing session, so their runs are run
+again), a torn last line of the status log is ignored, and a run executed twice (engines run
+tasks at least once) is read once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import datetime
+import json
+import os
+import pathlib
+import pickle
+import platform
+import socket
+import sys
+import time
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Final
+
+import numpy as np
+
+from mesa_batch.columns import arrow_table
+from mesa_batch.config import RunConfiguration
+from mesa_batch.errors import ConfigurationError, MesaBatchError, problem
+from mesa_batch.execute import FAILED, SUCCEEDED, Failure, RunStatus
+from mesa_batch.models import model_path
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = [
+    "PartWriter",
+    "StoreConflictError",
+    "StoreLockedError",
+    "StoreState",
+    "StoreWriteError",
+    "open_session",
+    "read_state",
+]
+
+FORMAT: Final = "mesa_batch.store"
+VERSION: Final = 1
+#: Columns of a runs part, in order.
+RUN_FIELDS: Final = (
+    "run_id",
+    "key",
+    "status",
+    "steps",
+    "wall_time",
+    "model_time",
+    "failure_stage",
+    "failure_type",
+    "failure_message",
+    "failure_traceback",
+    "batch",
+    "parts",
+)
+
+
+class StoreLockedError(MesaBatchError, RuntimeError):
+    """Another process is writing to the store."""
+
+
+class StoreConflictError(ConfigurationError):
+    """The configurations do not fit the store (another model, or a run with another seed)."""
+
+
+class StoreWriteError(MesaBatchError, OSError):
+    """A part could not be written (disk full, file too large, permissions)."""
+
+
+# -- atomic files ---------------------------------------------------------------------------
+
+
+def _fsync_directory(directory: pathlib.Path) -> None:
+    with contextlib.suppress(OSError):  # not every platform can open a directory
+        fd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _atomic_write(path: pathlib.Path, write: Any) -> None:
+    """Write a file under a temporary name, flush it to disk, then rename it into place."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
+    try:
+        with open(temporary, "wb") as file:
+            write(file)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            temporary.unlink()
+        raise
+    _fsync_directory(path.parent)
+
+
+def _write_parquet(table: Any, path: pathlib.Path) -> None:
+    import pyarrow.parquet as pq  # noqa: PLC0415
+
+    _atomic_write(path, lambda file: pq.write_table(table, file))
+
+
+def _table_directory(name: str) -> str:
+    """A table name as a safe directory name (letters, digits, ``.``, ``_``, ``-`` kept)."""
+    safe = "".join(c if c.isalnum() or c in "._-" else f"%{ord(c):02X}" for c in name)
+    return safe if safe not in ("", ".", "..") else f"%{safe}"
+
+
+def _table_name(directory: str) -> str:
+    out, i = [], 0
+    while i < len(directory):
+        if directory[i] == "%":
+            out.append(chr(int(directory[i + 1 : i + 3], 16)))
+            i += 3
+        else:
+            out.append(directory[i])
+            i += 1
+    return "".join(out)
+
+
+# -- the worker side --------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class PartWriter:
+    """What a worker needs to commit a batch to the store (picklable, small).
+
+    Attributes:
+        root: The store directory.
+        session: The writing session's id (prefix of every batch id).
+    """
+
+    root: str
+    session: str
+
+    def commit(
+        self, tables: Mapping[str, Mapping[str, np.ndarray]], statuses: Sequence[RunStatus]
+    ) -> str:
+        """Commit a batch: its data parts, then its runs part.
+
+        Args:
+            tables: The batch's rows by table (columns with ``run_id``).
+            statuses: The batch's run statuses.
+
+        Returns:
+            The batch id.
+
+        Raises:
+            StoreWriteError: A part could not be written; nothing of the batch is committed.
+        """
+        batch = f"{self.session}-{uuid.uuid4().hex[:12]}"
+        root = pathlib.Path(self.root)
+        written = [name for name, columns in tables.items() if columns]
+        try:
+            for name in written:
+                table, _ = arrow_table(tables[name])
+                _write_parquet(table, root / "data" / _table_directory(name) / f"{batch}.parquet")
+            runs, _ = arrow_table(_runs_columns(statuses, batch, written))
+            _write_parquet(runs, root / "runs" / f"{batch}.parquet")
+        except OSError as error:
+            raise StoreWriteError(
+                problem(
+                    f"the store {self.root}",
+                    "could not be written",
+                    f"{type(error).__name__}: {error}",
+                    "Free disk space (or raise the file size limit), then run the same "
+                    "sweep again: it resumes with the runs not yet committed.",
+                )
+            ) from error
+        return batch
+
+
+def _runs_columns(
+    statuses: Sequence[RunStatus], batch: str, parts: Sequence[str]
+) -> dict[str, Any]:
+    columns: dict[str, list[Any]] = {name: [] for name in RUN_FIELDS}
+    for status in statuses:
+        failure = status.failure
+        row = {
+            "run_id": status.run_id,
+            "key": status.key,
+            "status": status.status,
+            "steps": status.steps,
+            "wall_time": status.wall_time,
+            "model_time": status.model_time,
+            "failure_stage": failure.stage if failure else None,
+            "failure_type": failure.exception_type if failure else None,
+            "failure_message": failure.message if failure else None,
+            "failure_traceback": failure.traceback if failure else None,
+            "batch": batch,
+            "parts": ",".join(parts),
+        }
+        for name, value in row.items():
+            columns[name].append(value)
+    return {
+        name: np.asarray(values, dtype=np.int64) if name in ("run_id", "steps") else values
+        for name, values in columns.items()
+    }
+
+
+# -- reading --------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(slots=True)
+class StoreState:
+    """What a store holds, read without loading any data table.
+
+    Attributes:
+        root: The store directory.
+        meta: The contents of ``store.json`` (empty for a store never written).
+        plan: One row per planned run (``run_id``, ``key``, ``iteration``, ``seed``, ...).
+        runs: The authoritative outcome of every finished run, one row per key.
+        batches: Per table, the committed, readable parts and the run ids each may contribute.
+        corrupt: Files that could not be read.
+    """
+
+    root: pathlib.Path
+    meta: dict[str, Any]
+    plan: pd.DataFrame
+    runs: pd.DataFrame
+    batches: dict[str, dict[pathlib.Path, set[int]]]
+    corrupt: list[pathlib.Path]
+
+    def done_keys(self) -> set[str]:
+        """Keys of runs that succeeded and whose data is committed."""
+        return set(self.runs.loc[self.runs["status"] == SUCCEEDED, "key"])
+
+    def failed_keys(self) -> set[str]:
+        """Keys of runs recorded as failed (and never succeeded)."""
+        return set(self.runs.loc[self.runs["status"] == FAILED, "key"])
+
+    def read_table(self, name: str, run_ids: Iterable[int] | None = None) -> pd.DataFrame:
+        """Read one data table: every committed part, schemas unified, duplicates removed.
+
+        A column present in only some parts is null elsewhere; a run executed twice is read from
+        the batch that the store counts as its outcome.
+
+        Args:
+            name: The table name (``model``, ``agents``, ...).
+            run_ids: Keep only these runs (all by default).
+
+        Returns:
+            The table as a DataFrame, ordered by ``run_id`` (then as collected).
+        """
+        import pandas as pd  # noqa: PLC0415
+        import pyarrow as pa  # noqa: PLC0415
+        import pyarrow.compute as pc  # noqa: PLC0415
+        import pyarrow.parquet as pq  # noqa: PLC0415
+
+        wanted = None if run_ids is None else set(run_ids)
+        pieces = []
+        for path, contributes in sorted(self.batches.get(name, {}).items()):
+            keep = contributes if wanted is None else contributes & wanted
+            if not keep:
+                continue
+            try:
+                table = pq.read_table(path)
+            except (OSError, pa.ArrowException):
+                continue  # vanished or unreadable since the state was read
+            mask = pc.is_in(table.column("run_id"), value_set=pa.array(sorted(keep), pa.int64()))
+            pieces.append(table.filter(mask))
+        if not pieces:
+            return pd.DataFrame({"run_id": pd.Series(dtype="int64"), "step": []})
+        table = pa.concat_tables(pieces, promote_options="permissive")
+        frame = table.to_pandas()
+        return frame.sort_values("run_id", kind="stable", ignore_index=True)
+
+
+def read_state(root: str | os.PathLike[str]) -> StoreState:
+    """Read a store's metadata, plan and run outcomes (no data table is loaded).
+
+    Args:
+        root: The store directory.
+
+    Returns:
+        The store's state.
+    """
+    path = pathlib.Path(root)
+    meta = _read_json(path / "store.json")
+    plan = _read_plan(path)
+    corrupt: list[pathlib.Path] = []
+    batch_rows, batch_parts = _read_runs_parts(path, corrupt)
+    batches, complete = _data_parts(path, batch_parts, corrupt)
+    runs = _authoritative_runs(batch_rows, complete, read_log(path))
+    contributes: dict[str, set[int]] = {}
+    succeeded = runs[runs["status"] == SUCCEEDED]
+    for batch, run_id in zip(succeeded["batch"], succeeded["run_id"], strict=True):
+        contributes.setdefault(str(batch), set()).add(int(run_id))
+    by_table = {
+        table: {p: contributes.get(batch, set()) for p, batch in parts.items()}
+        for table, parts in batches.items()
+    }
+    return StoreState(path, meta, plan, runs, by_table, corrupt)
+
+
+def _read_json(path: pathlib.Path) -> dict[str, Any]:
+    try:
+        return dict(json.loads(path.read_text()))
+    except (OSError, ValueError):
+        return {}
+
+
+def _read_parquet(path: pathlib.Path, corrupt: list[pathlib.Path]) -> Any:
+    import pyarrow as pa  # noqa: PLC0415
+    import pyarrow.parquet as pq  # noqa: PLC0415
+
+    try:
+        return pq.read_table(path)
+    except (OSError, pa.ArrowException):
+        corrupt.append(path)
+        return None
+
+
+def _read_plan(root: pathlib.Path) -> pd.DataFrame:
+    import pandas as pd  # noqa: PLC0415
+
+    frames = []
+    for path in sorted((root / "plan").glob("*.parquet")):
+        table = _read_parquet(path, [])
+        if table is not None:
+            frames.append(table.to_pandas())
+    if not frames:
+        return pd.DataFrame({"run_id": pd.Series(dtype="int64"), "key": pd.Series(dtype=str)})
+    plan = pd.concat(frames, ignore_index=True).drop_duplicates("key", keep="first")
+    return plan.sort_values("run_id", ignore_index=True)
+
+
+def _read_runs_parts(
+    root: pathlib.Path, corrupt: list[pathlib.Path]
+) -> tuple[list[pd.DataFrame], dict[str, list[str]]]:
+    frames, parts = [], {}
+    for path in sorted((root / "runs").glob("*.parquet")):
+        table = _read_parquet(path, corrupt)
+        if table is None:
+            continue
+        frame = table.to_pandas()
+        frames.append(frame)
+        named = str(frame["parts"].iloc[0]) if len(frame) else ""
+        parts[path.stem] = [p for p in named.split(",") if p]
+    return frames, parts
+
+
+def _data_parts(
+    root: pathlib.Path, batch_parts: Mapping[str, list[str]], corrupt: list[pathlib.Path]
+) -> tuple[dict[str, dict[pathlib.Path, str]], set[str]]:
+    """Readable data parts by table, and the batches whose every named part is readable."""
+    import pyarrow as pa  # noqa: PLC0415
+    import pyarrow.parquet as pq  # noqa: PLC0415
+
+    readable: dict[str, dict[pathlib.Path, str]] = {}
+    for directory in sorted((root / "data").glob("*")):
+        if not directory.is_dir():
+            continue
+        table = _table_name(directory.name)
+        for path in sorted(directory.glob("*.parquet")):
+            try:
+                pq.read_metadata(path)
+            except (OSError, pa.ArrowException):
+                corrupt.append(path)
+                continue
+            readable.setdefault(table, {})[path] = path.stem
+    present = {(table, batch) for table, parts in readable.items() for batch in parts.values()}
+    complete = {
+        batch
+        for batch, tables in batch_parts.items()
+        if all((table, batch) in present for table in tables)
+    }
+    batches = {
+        table: {path: batch for path, batch in parts.items() if batch in complete}
+        for table, parts in readable.items()
+    }
+    return batches, complete
+
+
+def _authoritative_runs(
+    frames: list[pd.DataFrame], complete: set[str], log: list[dict[str, Any]]
+) -> pd.DataFrame:
+    """One outcome per key: its first committed success, else its latest recorded failure."""
+    import pandas as pd  # noqa: PLC0415
+
+    logged = [_log_failure(entry) for entry in log if entry.get("event") == FAILED]
+    frames = [f for f in frames if len(f)] + ([pd.DataFrame(logged)] if logged else [])
+    if not frames:
+        return pd.DataFrame({name: [] for name in RUN_FIELDS})
+    runs = pd.concat(frames, ignore_index=True)
+    succeeded = runs[(runs["status"] == SUCCEEDED) & runs["batch"].isin(complete)]
+    succeeded = succeeded.sort_values(["key", "batch"]).drop_duplicates("key", keep="first")
+    failed = runs[(runs["status"] == FAILED) & ~runs["key"].isin(succeeded["key"])]
+    failed = failed.drop_duplicates("key", keep="last")  # parts by batch id, then the log
+    return pd.concat([succeeded, failed], ignore_index=True).sort_values(
+        "run_id", ignore_index=True
+    )
+
+
+def _log_failure(entry: Mapping[str, Any]) -> dict[str, Any]:
+    return {name: entry.get(name) for name in RUN_FIELDS} | {"status": FAILED}
+
+
+def read_log(root: pathlib.Path) -> list[dict[str, Any]]:
+    """The status log's entries; a torn or garbled line (a crash mid-append) is skipped."""
+    entries = []
+    try:
+        lines = (root / "status.jsonl").read_text(errors="replace").splitlines()
+    except OSError:
+        return []
+    for line in lines:
+        try:
+            entries.append(json.loads(line))
+        except ValueError:
+            continue
+    return entries
+
+
+# -- the writing session (parent side) ------------------------------------------------------
+
+
+def _versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version  # noqa: PLC0415
+
+    found = {"python": sys.version.split()[0]}
+    for package in ("mesa-batch", "mesa", "numpy", "pandas", "pyarrow"):
+        with contextlib.suppress(PackageNotFoundError):
+            found[package] = version(package)
+    return found
+
+
+def _now() -> str:
+    return datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
+
+
+class Lock:
+    """An exclusive lock on a store, held by the one process that writes to it.
+
+    An OS-level lock (``flock``) on ``STORE/.lock``: released by the OS when the process ends,
+    however it ends, so a crash never leaves a stale lock behind.
+    """
+
+    def __init__(self, root: pathlib.Path):
+        self.path = root / ".lock"
+        self.file: Any = None
+
+    def acquire(self) -> None:
+        """Take the lock, or raise :class:`StoreLockedError` naming the holder."""
+        import fcntl  # noqa: PLC0415 - POSIX; see docs/store-format.md
+
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        file = open(self.path, "a+")  # noqa: SIM115 - held open while locked
+        try:
+            fcntl.flock(file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            file.seek(0)
+            holder = file.read().strip() or "another process"
+            file.close()
+            raise StoreLockedError(
+                problem(
+                    f"the store {self.path.parent}",
+                    "is being written by another process",
+                    holder,
+                    "Wait for that sweep to finish (or stop it), or use another store.",
+                )
+            ) from None
+        file.seek(0)
+        file.truncate()
+        file.write(f"pid {os.getpid()} on {socket.gethostname()} since {_now()}\n")
+        file.flush()
+        self.file = file
+
+    def release(self) -> None:
+        """Release the lock."""
+        if self.file is not None:
+            self.file.close()
+            self.file = None
+
+
+@dataclasses.dataclass(slots=True)
+class Session:
+    """A writing session on a store: the lock, the plan, what is left to run.
+
+    Attributes:
+        root: The store directory.
+        session: The session id.
+        configurations: The configurations, with the store's run ids.
+        todo: The configurations still to run.
+        writer: What workers commit with.
+    """
+
+    root: pathlib.Path
+    session: str
+    configurations: list[RunConfiguration]
+    todo: list[RunConfiguration]
+    writer: PartWriter
+    lock: Lock
+    log: Any = None
+
+    def record(self, statuses: Sequence[RunStatus], *, failures_only: bool = False) -> None:
+        """Append finished runs to the status log (one flush per call)."""
+        lines = []
+        for status in statuses:
+            if failures_only and status.status != FAILED:
+                continue
+            failure = status.failure
+            entry = {
+                "t": time.time(),
+                "session": self.session,
+                "event": status.status,
+                "run_id": status.run_id,
+                "key": status.key,
+                "steps": status.steps,
+                "wall_time": round(status.wall_time, 6),
+            }
+            if failure is not None:
+                entry |= {
+                    "failure_stage": failure.stage,
+                    "failure_type": failure.exception_type,
+                    "failure_message": failure.message,
+                    "failure_traceback": failure.traceback,
+                }
+            lines.append(json.dumps(entry))
+        self._append(lines)
+
+    def _append(self, lines: Sequence[str]) -> None:
+        if not lines:
+            return
+        with contextlib.suppress(OSError):  # a full disk is reported by the workers' commits
+            self.log.write("\n".join(lines) + "\n")
+            self.log.flush()
+
+    def event(self, name: str, **fields: Any) -> None:
+        """Append a session event (``start``, ``end``) to the status log."""
+        self._append(
+            [json.dumps({"t": time.time(), "session": self.session, "event": name} | fields)]
+        )
+
+    def close(self, reason: str) -> None:
+        """End the session: log why, update ``store.json``, release the lock."""
+        self.event("end", reason=reason)
+        with contextlib.suppress(OSError):
+            _update_meta(self.root, self.session, end=_now(), reason=reason)
+        if self.log is not None:
+            self.log.close()
+        self.lock.release()
+
+
+def _update_meta(root: pathlib.Path, session: str, **fields: Any) -> None:
+    meta = _read_json(root / "store.json")
+    meta["updated"] = _now()
+    for entry in meta.get("sessions", []):
+        if entry.get("id") == session:
+            entry.update(fields)
+    data = json.dumps(meta, indent=2).encode()
+    _atomic_write(root / "store.json", lambda file: file.write(data))
+
+
+def open_session(
+    root: str | os.PathLike[str],
+    configurations: Sequence[RunConfiguration],
+    *,
+    retry_failed: bool = False,
+    replace_store: bool = False,
+) -> Session:
+    """Open a store for writing: lock it, check and extend its plan, find what is left to run.
+
+    Args:
+        root: The store directory (created if missing).
+        configurations: The sweep's configurations.
+        retry_failed: Run again the runs the store records as failed.
+        replace_store: Move an existing store aside (to ``ROOT.replaced-<time>``) and start a
+            new one, instead of resuming it.
+
+    Returns:
+        The session.
+
+    Raises:
+        StoreLockedError: Another process writes to the store.
+        StoreConflictError: The configurations are for another model, or give a run already in
+            the store another seed.
+    """
+    path = pathlib.Path(root)
+    if replace_store and path.exists():
+        stamp = datetime.datetime.now().strftime("%Y%m%dT%H%M%S")
+        path.rename(path.with_name(f"{path.name}.replaced-{stamp}"))
+    lock = Lock(path)
+    lock.acquire()
+    try:
+        session = datetime.datetime.now().strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
+        _clean(path)
+        state = read_state(path)
+        _quarantine(path, state.corrupt)
+        if state.corrupt:
+            state = read_state(path)
+        configs = _plan(path, session, state, configurations)
+        done = state.done_keys()
+        failed = set() if retry_failed else state.failed_keys()
+        todo = [c for c in configs if c.key not in done and c.key not in failed]
+        _start_meta(path, session, configs, len(todo))
+        log = open(path / "status.jsonl", "a")  # noqa: SIM115 - held for the session
+        opened = Session(path, session, configs, todo, PartWriter(str(path), session), lock, log)
+        opened.event("start", pid=os.getpid(), host=socket.gethostname(), todo=len(todo))
+    except BaseException:
+        lock.release()
+        raise
+    return opened
+
+
+def _clean(root: pathlib.Path) -> None:
+    """Remove temporary files a crashed writer left (safe: this process holds the lock)."""
+    for temporary in root.glob("**/.*.tmp"):
+        with contextlib.suppress(OSError):
+            temporary.unlink()
+
+
+def _quarantine(root: pathlib.Path, corrupt: Iterable[pathlib.Path]) -> None:
+    for path in corrupt:
+        target = root / "quarantine" / path.relative_to(root)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with contextlib.suppress(OSError):
+            os.replace(path, target)
+
+
+def _plan(
+    root: pathlib.Path,
+    session: str,
+    state: StoreState,
+    configurations: Sequence[RunConfiguration],
+) -> list[RunConfiguration]:
+    """Check the configurations against the plan; give them the store's run ids; extend it."""
+    models = {model_path(c.model_cls) for c in configurations}
+    stored_model = state.meta.get("model")
+    if len(models) > 1 or (stored_model and models and models != {stored_model}):
+        raise StoreConflictError(
+            problem(
+                f"the store {root}",
+                f"holds runs of {stored_model or 'one model'}; a store holds one model",
+                sorted(models),
+                "Use another store for another model, or replace_store=True to start anew.",
+            )
+        )
+    planned = dict(zip(state.plan["key"], state.plan["run_id"], strict=True))
+    seeds = (
+        dict(zip(state.plan["key"], state.plan["seed"], strict=True))
+        if "seed" in state.plan
+        else {}
+    )
+    next_id = int(state.plan["run_id"].max()) + 1 if len(state.plan) else 0
+    configs, new = [], []
+    for config in configurations:
+        if config.key in planned:
+            if int(seeds[config.key]) != config.seed:
+                raise StoreConflictError(
+                    problem(
+                        f"the run {config.parameters!r}, iteration {config.iteration}",
+                        f"is in the store {root} with seed {int(seeds[config.key])}, and given "
+                        "another seed now",
+                        config.seed,
+                        "Use the design's master seed of the stored sweep (see store.json), "
+                        "or replace_store=True to start a new store.",
+                    )
+                )
+            configs.append(dataclasses.replace(config, run_id=int(planned[config.key])))
+        else:
+            fresh = dataclasses.replace(config, run_id=next_id)
+            planned[config.key] = next_id
+            next_id += 1
+            configs.append(fresh)
+            new.append(fresh)
+    if new:
+        _write_parquet(plan_table(new), root / "plan" / f"{session}.parquet")
+    return configs
+
+
+def plan_table(configs: Sequence[RunConfiguration]) -> Any:
+    """The plan rows of configurations as an Arrow table."""
+    import pyarrow as pa  # noqa: PLC0415
+
+    columns = {
+        "run_id": pa.array([c.run_id for c in configs], pa.int64()),
+        "key": [c.key for c in configs],
+        "point_key": [c.point_key for c in configs],
+        "iteration": pa.array([c.iteration for c in configs], pa.int64()),
+        "occurrence": pa.array([c.occurrence for c in configs], pa.int64()),
+        "point": pa.array([c.point for c in configs], pa.int64()),
+        "seed": pa.array([c.seed for c in configs], pa.uint64()),
+        "max_steps": pa.array([c.max_steps for c in configs], pa.int64()),
+        "data_collection_period": pa.array([c.data_collection_period for c in configs], pa.int64()),
+        "model": [c.model_path for c in configs],
+        "design": [c.design.name if c.design else None for c in configs],
+        "parameters": [repr(dict(c.parameters)) for c in configs],
+        "parameters_pickle": pa.array([_pickled(c.parameters) for c in configs], pa.binary()),
+    }
+    return pa.table(columns)
+
+
+def _pickled(parameters: Mapping[str, Any]) -> bytes | None:
+    try:
+        return pickle.dumps(dict(parameters), protocol=5)
+    except Exception:
+        return None
+
+
+def plan_parameters(plan: pd.DataFrame) -> list[dict[str, Any]]:
+    """The parameters of each planned run, unpickled (their ``repr`` text if that fails)."""
+    out = []
+    for data, text in zip(plan["parameters_pickle"], plan["parameters"], strict=True):
+        try:
+            out.append(dict(pickle.loads(data)))
+        except Exception:
+            out.append({"parameters": text})
+    return out
+
+
+def _start_meta(
+    root: pathlib.Path, session: str, configs: Sequence[RunConfiguration], todo: int
+) -> None:
+    meta = _read_json(root / "store.json")
+    now = _now()
+    if not meta:
+        meta = {"format": FORMAT, "version": VERSION, "created": now}
+    if meta.get("format") != FORMAT or meta.get("version", 0) > VERSION:
+        raise StoreConflictError(
+            problem(
+                f"the directory {root}",
+                f"must be a {FORMAT} store of version <= {VERSION}",
+                {k: meta.get(k) for k in ("format", "version")},
+                "Use an empty directory, or upgrade mesa_batch.",
+            )
+        )
+    if configs:
+        meta["model"] = configs[0].model_path
+    meta["updated"] = now
+    meta["host"] = socket.gethostname()
+    meta["versions"] = _versions()
+    meta["platform"] = platform.platform()
+    meta.setdefault("sessions", []).append(
+        {"id": session, "start": now, "pid": os.getpid(), "planned": len(configs), "todo": todo}
+    )
+    data = json.dumps(meta, indent=2).encode()
+    _atomic_write(root / "store.json", lambda file: file.write(data))
+
+
+def run_statuses(runs: pd.DataFrame) -> list[RunStatus]:
+    """The statuses recorded in a store's runs table."""
+    statuses = []
+    for row in runs.itertuples(index=False):
+        row_any: Any = row
+        failure = None
+        if row.status == FAILED:
+            failure = Failure(
+                stage=str(row.failure_stage),
+                exception_type=str(row.failure_type),
+                message=str(row.failure_message),
+                traceback=str(row.failure_traceback or ""),
+            )
+        statuses.append(
+            RunStatus(
+                run_id=int(row_any.run_id),
+                key=str(row.key),
+                status=str(row.status),
+                steps=_int(row.steps),
+                wall_time=_float(row.wall_time),
+                model_time=_float(row.model_time),
+                failure=failure,
+            )
+        )
+    return statuses
+
+
+def _int(value: Any) -> int:
+    return 0 if value is None or np.isnan(value) else int(value)
+
+
+def _float(value: Any) -> float:
+    return 0.0 if value is None or np.isnan(value) else float(value)
