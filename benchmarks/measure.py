@@ -30,7 +30,9 @@ def run_child(
 
     with tempfile.NamedTemporaryFile("r", suffix=".json") as out:
         command = [sys.executable, *arguments, out.name]
-        environment = {**os.environ, "PYTHONPATH": str(HERE), **(env or {})}
+        # this checkout's package first: a benchmark run from a copy measures that copy
+        path = os.pathsep.join([str(HERE), str(ROOT / "src")])
+        environment = {**os.environ, "PYTHONPATH": path, **(env or {})}
         process = subprocess.Popen(command, env=environment, cwd=ROOT)
         parent = psutil.Process(process.pid)
         samples = []
