@@ -4,7 +4,13 @@ import numpy as np
 import pytest
 
 from mesa_batch import BatchRunner, RunConfiguration, full_factorial
-from mesa_batch.adapters import DataNotFoundError, instantiate, open_source, selected_steps
+from mesa_batch.adapters import (
+    DataNotFoundError,
+    _select,
+    instantiate,
+    open_source,
+    selected_steps,
+)
 from mesa_batch.execute import execute_run
 from tests.conftest import HAS_SCENARIO, needs_scenario
 from tests.models import CounterModel, KwargsModel, MoneyModel, RandomModel, SeedModel
@@ -182,12 +188,17 @@ def test_mesa_example_prefers_its_datacollector(boltzmann):
     assert list(results.model["step"]) == [0, 1, 2, 3]
 
 
+@pytest.mark.parametrize("period", [1, 3, -1])
 @pytest.mark.parametrize("collect", ["step", "sparse", "twice", "agents", "typed"])
-def test_fast_agent_rows_equal_the_public_dataframe(collect):
+def test_fast_agent_rows_equal_the_public_dataframe(collect, period):
     # DataCollectorSource reads _agent_records directly; this pins that it matches
     # get_agent_vars_dataframe() on the Mesa version under test.
     config = RunConfiguration(
-        model_cls=CounterModel, parameters={"collect": collect, "n": 3}, max_steps=11, seed=1
+        model_cls=CounterModel,
+        parameters={"collect": collect, "n": 3},
+        max_steps=11,
+        data_collection_period=period,
+        seed=1,
     )
     model = instantiate(config)
     source = open_source(model, config)
@@ -197,7 +208,7 @@ def test_fast_agent_rows_equal_the_public_dataframe(collect):
         model.step()
         source.after_step(model, step)
     fast = source._agent_columns()
-    public = source._agent_table(model.datacollector.get_agent_vars_dataframe(), select=False)
+    public = _select(source._agent_table(model.datacollector.get_agent_vars_dataframe()), period)
     assert list(fast) == list(public)
     for name in fast:
         assert np.asarray(fast[name]).tolist() == np.asarray(public[name]).tolist(), name

@@ -35,14 +35,14 @@ def test_the_pool_runs_every_configuration_like_the_calling_process():
 
 def test_workers_are_reused_across_sweeps():
     first = ProcessPoolBackend(2)
-    pids = {first._executor.submit(_pid).result() for _ in range(4)}
+    pids = {first.executor.submit(_pid).result() for _ in range(4)}
     second = ProcessPoolBackend(2)
-    assert second._executor is first._executor
-    assert {second._executor.submit(_pid).result() for _ in range(4)} <= pids
+    assert second.executor is first.executor
+    assert {second.executor.submit(_pid).result() for _ in range(4)} <= pids
 
 
 def test_serial_backend_runs_in_the_calling_process():
-    future = SerialBackend().submit(configs()[:2])
+    future = SerialBackend().submit(configs()[:2], task="t", writer=None)
     assert future.done()
     assert [s.run_id for s in future.result().statuses] == [0, 1]
 

@@ -29,6 +29,7 @@ from tests.helpers import processes_tagged, python
 from tests.models import CounterModel, CrashingModel, MoneyModel, RandomModel
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
+TIMES = ["wall_time", "model_time", "worker_time"]
 
 
 def sweep(**settings):
@@ -43,7 +44,7 @@ def test_serial_and_parallel_give_identical_tables():
     for table in ("model", "agents"):
         pd.testing.assert_frame_equal(serial.dataframe(table), parallel.dataframe(table))
     pd.testing.assert_frame_equal(
-        serial.runs.drop(columns="wall_time"), parallel.runs.drop(columns="wall_time")
+        serial.runs.drop(columns=TIMES), parallel.runs.drop(columns=TIMES)
     )
     assert serial.counts() == {"succeeded": 6, "failed": 0, "pending": 0}
 
@@ -121,12 +122,12 @@ class ThreadBackend(Backend):
         self.most_running = 0
         self.lock = threading.Lock()
 
-    def submit(self, batch, writer=None):
+    def submit(self, batch, *, task, writer):
         with self.lock:
             self.submitted += 1
             self.running += 1
             self.most_running = max(self.most_running, self.running)
-        future = self.pool.submit(execute_batch, batch, writer=writer)
+        future = self.pool.submit(execute_batch, batch, task=task, writer=writer)
         future.add_done_callback(self._done)
         return future
 

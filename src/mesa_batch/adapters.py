@@ -26,12 +26,12 @@ from __future__ import annotations
 import operator
 from abc import ABC, abstractmethod
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
-from mesa_batch.columns import Columns, as_array
+from mesa_batch.columns import Columns
 from mesa_batch.config import Reporter, RunConfiguration
 from mesa_batch.errors import MesaBatchError, problem
 from mesa_batch.models import SeedArgument, inspect_model
@@ -131,11 +131,10 @@ class DataSource(ABC):
     def tables(self, model: Any, steps: int) -> dict[str, Columns]:
         """Read the run's tables after its last step (``steps`` steps were made)."""
 
-    def steps_of(self, keys: Sequence[Any]) -> np.ndarray:
+    def steps_of(self, keys: Iterable[Any]) -> list[Any]:
         """Map a source's own time keys (``model.time`` or ``model.steps``) to step counts."""
-        unique, inverse = np.unique(np.asarray(keys), return_inverse=True)
-        mapped = as_array([self.clock.get(key, key) for key in unique.tolist()])
-        return mapped[inverse.reshape(-1)]
+        clock = self.clock
+        return [clock.get(key, key) for key in keys]
 
 
 def _select(columns: Columns, period: int, *, step: str = "step") -> Columns:
@@ -258,31 +257,39 @@ class DataCollectorSource(DataSource):
             columns |= {_renamed(name): list(values) for name, values in dc.model_vars.items()}
             tables["model"] = _select(columns, self.period)
         if dc.agent_reporters:
-            tables["agents"] = _select(self._agent_columns(), self.period)
+            tables["agents"] = self._agent_columns()
         for agent_type in dc.agenttype_reporters:
             frame = dc.get_agenttype_vars_dataframe(agent_type)
-            tables[f"agents.{agent_type.__name__}"] = self._agent_table(frame)
+            tables[f"agents.{agent_type.__name__}"] = _select(self._agent_table(frame), self.period)
         for name, table in dc.tables.items():
             tables[f"table.{name}"] = {_renamed(col): list(values) for col, values in table.items()}
         return tables
 
     def _agent_columns(self) -> Columns:
+        """The agent rows of the collected steps the period keeps, as Python lists.
+
+        Lists, not arrays: a batch joins its runs' lists and makes one array per column, which
+        costs less than an array per run when runs are small.
+        """
         dc = self.collector
         names = [_renamed(name) for name in dc.agent_reporters]
         records = getattr(dc, "_agent_records", None)
         if not isinstance(records, dict):
-            return self._agent_table(dc.get_agent_vars_dataframe(), select=False)
-        rows = [row for rows in records.values() for row in rows]
+            return _select(self._agent_table(dc.get_agent_vars_dataframe()), self.period)
+        keep = selected_steps(self.steps_of(records), self.period)
+        rows = [
+            row for key, rows in records.items() if self.clock.get(key, key) in keep for row in rows
+        ]
         if not rows:
             return {"step": [], "agent_id": [], **{name: [] for name in names}}
         if not isinstance(rows[0], tuple) or len(rows[0]) != 2 + len(names):
-            return self._agent_table(dc.get_agent_vars_dataframe(), select=False)
+            return _select(self._agent_table(dc.get_agent_vars_dataframe()), self.period)
         keys, ids, *values = zip(*rows, strict=True)
-        columns: Columns = {"step": self.steps_of(keys), "agent_id": as_array(ids)}
-        columns |= {name: as_array(column) for name, column in zip(names, values, strict=True)}
+        columns: Columns = {"step": self.steps_of(keys), "agent_id": list(ids)}
+        columns |= {name: list(column) for name, column in zip(names, values, strict=True)}
         return columns
 
-    def _agent_table(self, frame: Any, *, select: bool = True) -> Columns:
+    def _agent_table(self, frame: Any) -> Columns:
         frame = frame.reset_index()
         columns: Columns = {
             "step": self.steps_of(frame["Step"].tolist()),
@@ -290,7 +297,7 @@ class DataCollectorSource(DataSource):
         }
         for name in frame.columns[2:]:
             columns[_renamed(str(name))] = frame[name].to_numpy()
-        return _select(columns, self.period) if select else columns
+        return columns
 
 
 class DataRecorderSource(DataSource):

@@ -24,12 +24,25 @@ from collections.abc import Sequence
 from typing import Any, Final
 
 from mesa_batch.config import RunConfiguration
+from mesa_batch.errors import MesaBatchError, problem
 from mesa_batch.execute import BatchResult, RunStatus, Writer, execute_batch
 
-__all__ = ["Backend", "BatchSizer", "ProcessPoolBackend", "SerialBackend", "local_pool"]
+__all__ = [
+    "Backend",
+    "BatchSizer",
+    "ExecutorBackend",
+    "ExecutorBrokenError",
+    "ProcessPoolBackend",
+    "SerialBackend",
+    "local_pool",
+]
 
 #: Seconds an idle pool worker waits for more work before exiting.
 IDLE_TIMEOUT: Final = 60
+
+
+class ExecutorBrokenError(MesaBatchError, RuntimeError):
+    """An executor passed to the runner broke; the runs that finished are kept."""
 
 
 class Backend(ABC):
@@ -42,9 +55,9 @@ class Backend(ABC):
 
     @abstractmethod
     def submit(
-        self, batch: Sequence[RunConfiguration], writer: Writer | None = None
+        self, batch: Sequence[RunConfiguration], *, task: str, writer: Writer | None
     ) -> cf.Future[BatchResult]:
-        """Start a batch (committed by its worker through ``writer`` when given)."""
+        """Start a batch with the unique id ``task`` (committed through ``writer`` if given)."""
 
     def recover(self) -> None:  # noqa: B027 - optional hook
         """Make the backend usable again after a worker process died."""
@@ -57,52 +70,82 @@ class SerialBackend(Backend):
     """Runs each batch at once in the calling process (debuggable, nothing is pickled)."""
 
     def submit(  # noqa: D102
-        self, batch: Sequence[RunConfiguration], writer: Writer | None = None
+        self, batch: Sequence[RunConfiguration], *, task: str, writer: Writer | None
     ) -> cf.Future[BatchResult]:
         future: cf.Future[BatchResult] = cf.Future()
-        future.set_result(execute_batch(batch, writer=writer, stop_on_interrupt=True))
+        result = execute_batch(batch, task=task, writer=writer, stop_on_interrupt=True)
+        future.set_result(result)
         return future
+
+
+class ExecutorBackend(Backend):
+    """Any ``concurrent.futures``-style executor: an object whose ``submit`` returns a future.
+
+    The executor belongs to the caller: mesa_batch never shuts it down. When it breaks (a
+    ``BrokenExecutor``), it cannot be repaired from here: the sweep stops with
+    :class:`ExecutorBrokenError`, keeping every run that finished.
+
+    Args:
+        executor: The executor.
+        workers: How many batches it runs at the same time.
+    """
+
+    def __init__(self, executor: Any, workers: int):
+        self.executor = executor
+        self.workers = workers
+        self.in_flight = 2 * workers
+
+    def submit(  # noqa: D102
+        self, batch: Sequence[RunConfiguration], *, task: str, writer: Writer | None
+    ) -> cf.Future[BatchResult]:
+        future: cf.Future[BatchResult] = self.executor.submit(
+            execute_batch, list(batch), task=task, writer=writer
+        )
+        return future
+
+    def recover(self) -> None:
+        """An executor passed in cannot be replaced: stop the sweep."""
+        raise ExecutorBrokenError(
+            problem(
+                "the executor passed to BatchRunner",
+                "is broken (one of its workers died) and cannot run the remaining runs",
+                type(self.executor).__qualname__,
+                "Every run that finished is kept (in the store, or in runner.results); pass a "
+                "new executor and run again.",
+            )
+        )
 
 
 def _ignore_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
-class ProcessPoolBackend(Backend):
-    """A local pool of worker processes (loky's reusable executor).
+class ProcessPoolBackend(ExecutorBackend):
+    """A local pool of worker processes (loky's reusable executor), owned by the runner.
 
     Args:
         workers: The number of worker processes.
     """
 
     def __init__(self, workers: int):
-        self.workers = workers
-        self.in_flight = 2 * workers
-        self._executor = self._get()
+        super().__init__(self._get(workers), workers)
 
-    def _get(self) -> Any:
+    @staticmethod
+    def _get(workers: int) -> Any:
         from loky import get_reusable_executor  # noqa: PLC0415 - loaded only for pools
 
         return get_reusable_executor(
-            max_workers=self.workers, timeout=IDLE_TIMEOUT, initializer=_ignore_sigint
+            max_workers=workers, timeout=IDLE_TIMEOUT, initializer=_ignore_sigint
         )
-
-    def submit(  # noqa: D102
-        self, batch: Sequence[RunConfiguration], writer: Writer | None = None
-    ) -> cf.Future[BatchResult]:
-        future: cf.Future[BatchResult] = self._executor.submit(
-            execute_batch, list(batch), writer=writer
-        )
-        return future
 
     def recover(self) -> None:
         """Get a fresh pool (loky replaces a broken reusable executor)."""
-        self._executor = self._get()
+        self.executor = self._get(self.workers)
 
     def close(self, *, kill: bool = False) -> None:
         """Keep the workers for the next sweep, unless ``kill``: then stop them now."""
         if kill:
-            self._executor.shutdown(wait=True, kill_workers=True)
+            self.executor.shutdown(wait=True, kill_workers=True)
 
 
 def local_pool(workers: int) -> Backend:

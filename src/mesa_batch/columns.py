@@ -33,11 +33,19 @@ def concat_columns(parts: Sequence[Columns], *, consume: bool = False) -> dict[s
     lengths = [len(next(iter(part.values()), [])) for part in parts]
     result = {}
     for name in names:
-        pieces = []
-        for part, n in zip(parts, lengths, strict=True):
-            values = part.pop(name, None) if consume else part.get(name)
-            pieces.append(np.full(n, None, dtype=object) if values is None else as_array(values))
-        result[name] = _concatenate(pieces)
+        pieces = [part.pop(name, None) if consume else part.get(name) for part in parts]
+        if all(isinstance(p, list | tuple) for p in pieces if p is not None):
+            # small runs come as lists: join them, and make one array per column
+            joined: list[Any] = []
+            for piece, n in zip(pieces, lengths, strict=True):
+                joined.extend([None] * n if piece is None else piece)
+            result[name] = as_array(joined)
+        else:
+            arrays = [
+                np.full(n, None, dtype=object) if piece is None else as_array(piece)
+                for piece, n in zip(pieces, lengths, strict=True)
+            ]
+            result[name] = _concatenate(arrays)
         del pieces
     return result
 

@@ -84,6 +84,9 @@ class RunStatus:
         wall_time: Seconds from the start of ``__init__`` to the end of data collection.
         model_time: Seconds spent inside the model: ``__init__`` and ``step()`` calls.
         failure: Why the run failed, if it did.
+        worker_time: The run's share of its batch's time in the worker: its wall time plus an
+            equal share of what the batch spent outside runs (joining tables, writing parts).
+            ``1 - model_time / worker_time`` is the runner's overhead.
     """
 
     run_id: int
@@ -93,6 +96,7 @@ class RunStatus:
     wall_time: float
     model_time: float
     failure: Failure | None = None
+    worker_time: float = 0.0
 
 
 def execute_run(config: RunConfiguration) -> tuple[RunStatus, dict[str, Columns]]:
@@ -175,15 +179,19 @@ class Writer(Protocol):
     """Commits a batch's rows and statuses to a store (see :class:`mesa_batch.store.PartWriter`)."""
 
     def commit(
-        self, tables: dict[str, dict[str, np.ndarray]], statuses: Sequence[RunStatus]
-    ) -> str:
-        """Commit a batch atomically; return its id; raise ``OSError`` if it cannot."""
+        self,
+        tables: dict[str, dict[str, np.ndarray]],
+        statuses: Sequence[RunStatus],
+        batch: str,
+    ) -> None:
+        """Commit a batch atomically under the id ``batch``; raise ``OSError`` if it cannot."""
         ...
 
 
 def execute_batch(
     configs: Sequence[RunConfiguration],
     *,
+    task: str = "",
     writer: Writer | None = None,
     stop_on_interrupt: bool = False,
 ) -> BatchResult:
@@ -191,6 +199,10 @@ def execute_batch(
 
     Args:
         configs: The runs.
+        task: The batch's id, unique per submitted batch. It names the batch's parts in a
+            store, so that an engine that runs a task twice writes the same files twice, and it
+            keeps executors that merge identical tasks (Dask's ``pure=True``) from merging two
+            batches.
         writer: Commit the batch to a store; the result then carries only the statuses.
         stop_on_interrupt: Return what finished when KeyboardInterrupt arrives, instead of
             raising it (used when the batch runs in the calling process).
@@ -198,6 +210,7 @@ def execute_batch(
     Returns:
         The batch's statuses and columnar tables.
     """
+    start = time.perf_counter()
     statuses: list[RunStatus] = []
     chunks: dict[str, list[Columns]] = {}
     interrupted = False
@@ -213,17 +226,34 @@ def execute_batch(
         for name, columns in tables.items():
             chunks.setdefault(name, []).append(_with_run_id(columns, config.run_id))
     tables = {name: concat_columns(parts) for name, parts in chunks.items()}
-    if writer is None:
-        return BatchResult(statuses=statuses, tables=tables, interrupted=interrupted)
-    try:
-        writer.commit(tables, statuses)
-    except OSError as error:
-        return BatchResult(
-            statuses=[], tables={}, interrupted=interrupted, storage_error=str(error)
-        )
-    return BatchResult(statuses=statuses, tables={}, interrupted=interrupted)
+    if writer is not None:
+        try:
+            writer.commit(tables, _with_worker_time(statuses, start), task or _fresh_task())
+        except OSError as error:
+            return BatchResult(
+                statuses=[], tables={}, interrupted=interrupted, storage_error=str(error)
+            )
+        tables = {}
+    return BatchResult(
+        statuses=_with_worker_time(statuses, start), tables=tables, interrupted=interrupted
+    )
+
+
+def _fresh_task() -> str:
+    import uuid  # noqa: PLC0415
+
+    return uuid.uuid4().hex[:12]
+
+
+def _with_worker_time(statuses: list[RunStatus], start: float) -> list[RunStatus]:
+    """Give each run an equal share of the batch time spent outside runs."""
+    if not statuses:
+        return statuses
+    elapsed = time.perf_counter() - start
+    extra = max(elapsed - sum(s.wall_time for s in statuses), 0.0) / len(statuses)
+    return [dataclasses.replace(s, worker_time=s.wall_time + extra) for s in statuses]
 
 
 def _with_run_id(columns: Columns, run_id: int) -> Columns:
     n = len(next(iter(columns.values()), []))
-    return {"run_id": np.full(n, run_id, dtype=np.int64), **columns}
+    return {"run_id": [run_id] * n, **columns}

@@ -39,7 +39,17 @@ __all__ = ["Results", "RunFailure"]
 
 PENDING = "pending"
 #: The columns of ``runs`` that come before the parameters.
-RUN_COLUMNS = ("run_id", "iteration", "key", "seed", "status", "steps", "wall_time")
+RUN_COLUMNS = (
+    "run_id",
+    "iteration",
+    "key",
+    "seed",
+    "status",
+    "steps",
+    "wall_time",
+    "model_time",
+    "worker_time",
+)
 FAILURE_COLUMNS = ("failure_stage", "failure_type", "failure_message")
 
 
@@ -314,6 +324,8 @@ class Results:
                 "status": status.status if status is not None else PENDING,
                 "steps": status.steps if status is not None else None,
                 "wall_time": status.wall_time if status is not None else None,
+                "model_time": status.model_time if status is not None else None,
+                "worker_time": status.worker_time if status is not None else None,
                 "failure_stage": failure.stage if failure else None,
                 "failure_type": failure.exception_type if failure else None,
                 "failure_message": failure.message if failure else None,
@@ -325,7 +337,8 @@ class Results:
         data: dict[str, Any] = dict(columns)
         data["seed"] = pd.array(columns["seed"], dtype="UInt64")
         data["steps"] = pd.array(columns["steps"], dtype="Int64")
-        data["wall_time"] = pd.array(columns["wall_time"], dtype="Float64")
+        for name in ("wall_time", "model_time", "worker_time"):
+            data[name] = pd.array(columns[name], dtype="Float64")
         for name, values in parameters.items():
             data[name if name not in data else f"{name} (parameter)"] = _column(values)
         return pd.DataFrame(data)
@@ -348,6 +361,20 @@ class Results:
             if status.status == FAILED and status.failure is not None and run_id in by_id
         ]
 
+    @property
+    def runner_overhead(self) -> float | None:
+        """The share of the workers' time not spent inside model code (None before any run).
+
+        Worker time is each run's share of its batch's time in its worker (building, stepping,
+        collecting, joining tables, writing parts); model time is the time inside the model's
+        ``__init__`` and ``step()``. Reading the model's data counts as overhead.
+        """
+        statuses = [s for s in self.statuses.values() if s.worker_time > 0]
+        worker = sum(s.worker_time for s in statuses)
+        if not worker:
+            return None
+        return max(0.0, 1 - sum(s.model_time for s in statuses) / worker)
+
     def counts(self) -> dict[str, int]:
         """How many runs succeeded, failed and are pending."""
         counts = {"succeeded": 0, "failed": 0, "pending": 0}
@@ -365,6 +392,9 @@ class Results:
             frame = self.dataframe(table)
             values = [c for c in frame.columns if c not in ("run_id", "step", "agent_id")]
             lines.append(f"  {table}: {len(frame)} rows; columns {', '.join(map(str, values))}")
+        overhead = self.runner_overhead
+        if overhead is not None:
+            lines.append(f"  runner overhead: {overhead:.1%} of worker time outside model code")
         lines.extend(f"  failed: {failure!r}" for failure in self.failures[:5])
         return "\n".join(lines)
 

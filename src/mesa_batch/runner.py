@@ -31,19 +31,29 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import contextlib
+import itertools
 import os
 import pathlib
 import signal
 import threading
+import uuid
 import warnings
 from collections import deque
 from collections.abc import Generator, Iterable, Iterator, Sequence
 from typing import Any
 
-from mesa_batch.backends import Backend, BatchSizer, SerialBackend, cpu_count, local_pool
+from mesa_batch.backends import (
+    Backend,
+    BatchSizer,
+    ExecutorBackend,
+    SerialBackend,
+    cpu_count,
+    local_pool,
+)
 from mesa_batch.config import RunConfiguration
 from mesa_batch.errors import ConfigurationError, problem
 from mesa_batch.execute import FAILED, BatchResult, Failure, RunStatus, Writer
+from mesa_batch.executors import adapt_executor, executor_workers, requires_store
 from mesa_batch.results import Results, merge_chunks
 from mesa_batch.store import Session, StoreWriteError, open_session
 
@@ -77,6 +87,11 @@ class BatchRunner:
             only statuses reach this process, and running the same (or a larger) sweep again
             runs only what is not done yet. None keeps the results in memory.
         retry_failed: With a store, run again the runs it records as failed.
+        executor: Run the batches on this ``concurrent.futures``-style executor instead of a
+            local pool: a Dask ``Client`` (or ``client.get_executor()``),
+            ``mpi4py.futures.MPIPoolExecutor`` (needs ``store``), :class:`~mesa_batch.executors.
+            RayExecutor`, or any executor. It stays yours: it is never shut down here, and
+            ``number_processes`` is ignored.
         replace_store: With a store, move an existing store at that path aside
             (``PATH.replaced-<time>``) and start a new one, instead of resuming it.
 
@@ -100,6 +115,7 @@ class BatchRunner:
         store: str | os.PathLike[str] | None = None,
         retry_failed: bool = False,
         replace_store: bool = False,
+        executor: Any = None,
     ):
         self.configurations = _checked(configurations)
         self.number_processes = _check_processes(number_processes)
@@ -107,6 +123,17 @@ class BatchRunner:
         self.store = None if store is None else pathlib.Path(store)
         self.retry_failed = bool(retry_failed)
         self.replace_store = bool(replace_store)
+        self.executor = None if executor is None else adapt_executor(executor)
+        if self.executor is not None and requires_store(self.executor) and self.store is None:
+            raise ConfigurationError(
+                problem(
+                    "store",
+                    "must be given with an MPI executor: MPI workers write their results to a "
+                    "Parquet store (a dead MPI worker ends the whole job, and the store resumes it)",
+                    None,
+                    "Pass store='results/sweep' (a directory every MPI process can reach).",
+                )
+            )
         self.results: Results | None = None
 
     def run_all(self) -> list[dict[str, Any]]:
@@ -156,7 +183,7 @@ class BatchRunner:
             except BaseException:
                 dispatch.close()
                 backend.close(kill=True)
-                sink.finish("error")
+                self.results = sink.finish("error")
                 raise
             backend.close()
         self.results = sink.finish("completed")
@@ -182,6 +209,8 @@ class BatchRunner:
         return _StoreSink(session)
 
     def _backend(self, runs: int) -> Backend:
+        if self.executor is not None:
+            return ExecutorBackend(self.executor, executor_workers(self.executor))
         workers = self.number_processes or cpu_count()
         workers = min(workers, max(1, runs))
         if workers == 1:
@@ -306,6 +335,7 @@ def _dispatch(
 
     Keeps at most ``backend.in_flight`` batches in flight, sizes batches from measured run times, and isolates the runs of batches whose worker died (module docstring).
     """
+    tasks = itertools.count()
     waiting = deque(configs)
     suspects: deque[RunConfiguration] = deque()
     in_flight: dict[cf.Future[BatchResult], tuple[list[RunConfiguration], bool]] = {}
@@ -315,10 +345,12 @@ def _dispatch(
         while waiting or suspects or in_flight:
             if suspects and not in_flight:  # a suspect runs alone
                 batch = [suspects.popleft()]
-                in_flight[backend.submit(batch, writer)] = (batch, True)
+                task = f"{next(tasks):06d}-{uuid.uuid4().hex[:6]}"
+                in_flight[backend.submit(batch, task=task, writer=writer)] = (batch, True)
             while not suspects and waiting and len(in_flight) < limit:
                 batch = [waiting.popleft() for _ in range(sizer.size(len(waiting)))]
-                in_flight[backend.submit(batch, writer)] = (batch, False)
+                task = f"{next(tasks):06d}-{uuid.uuid4().hex[:6]}"
+                in_flight[backend.submit(batch, task=task, writer=writer)] = (batch, False)
             done, _ = cf.wait(in_flight, return_when=cf.FIRST_COMPLETED)
             for future in done:
                 batch, alone = in_flight.pop(future)

@@ -71,6 +71,7 @@ RUN_FIELDS: Final = (
     "steps",
     "wall_time",
     "model_time",
+    "worker_time",
     "failure_stage",
     "failure_type",
     "failure_message",
@@ -161,21 +162,23 @@ class PartWriter:
     session: str
 
     def commit(
-        self, tables: Mapping[str, Mapping[str, np.ndarray]], statuses: Sequence[RunStatus]
-    ) -> str:
+        self,
+        tables: Mapping[str, Mapping[str, np.ndarray]],
+        statuses: Sequence[RunStatus],
+        batch: str,
+    ) -> None:
         """Commit a batch: its data parts, then its runs part.
 
         Args:
             tables: The batch's rows by table (columns with ``run_id``).
             statuses: The batch's run statuses.
-
-        Returns:
-            The batch id.
+            batch: The batch's task id; the parts are named ``<session>-<batch>``, so a task
+                executed twice replaces its own files with the same content.
 
         Raises:
             StoreWriteError: A part could not be written; nothing of the batch is committed.
         """
-        batch = f"{self.session}-{uuid.uuid4().hex[:12]}"
+        batch = f"{self.session}-{batch}"
         root = pathlib.Path(self.root)
         written = [name for name, columns in tables.items() if columns]
         try:
@@ -194,7 +197,6 @@ class PartWriter:
                     "sweep again: it resumes with the runs not yet committed.",
                 )
             ) from error
-        return batch
 
 
 def _runs_columns(
@@ -210,6 +212,7 @@ def _runs_columns(
             "steps": status.steps,
             "wall_time": status.wall_time,
             "model_time": status.model_time,
+            "worker_time": status.worker_time,
             "failure_stage": failure.stage if failure else None,
             "failure_type": failure.exception_type if failure else None,
             "failure_message": failure.message if failure else None,
@@ -786,6 +789,7 @@ def run_statuses(runs: pd.DataFrame) -> list[RunStatus]:
                 wall_time=_float(row.wall_time),
                 model_time=_float(row.model_time),
                 failure=failure,
+                worker_time=_float(getattr(row, "worker_time", None)),
             )
         )
     return statuses
