@@ -1,0 +1,42 @@
+"""Examples in the docs that the tests run."""
+
+import importlib.util
+import pathlib
+import re
+
+from tests.conftest import backend_missing
+
+DOCS = pathlib.Path(__file__).resolve().parents[1] / "docs"
+
+
+def checked_block(page: str, marker: str) -> str:
+    """The code block that follows ``marker`` in a docs page."""
+    text = (DOCS / page).read_text()
+    after = text.split(marker, 1)[1]
+    return re.search(r"```python\n(.*?)```", after, re.S).group(1)
+
+
+@backend_missing(importlib.util.find_spec("dask_jobqueue") is not None, "dask-jobqueue")
+def test_the_slurm_example_generates_the_job_script_the_docs_describe():
+    code = checked_block("distributed.md", "checked by tests/test_docs.py")
+    code = code.replace("print(cluster.job_script())", "script = cluster.job_script()")
+    namespace: dict = {}
+    exec(code, namespace)
+    cluster = namespace["cluster"]
+    try:
+        script = namespace["script"]
+    finally:
+        cluster.close()
+    for line in (
+        "#SBATCH -p normal",
+        "#SBATCH -A myproject",
+        "#SBATCH --cpus-per-task=8",
+        "#SBATCH -t 02:00:00",
+        "#SBATCH --signal=B:USR1@120",
+    ):
+        assert line in script
+    assert "distributed.cli.dask_worker" in script
+    assert "--nworkers 8" in script
+    assert "--nthreads 1" in script
+    assert "--lifetime 115m" in script
+    assert "--local-directory $TMPDIR" in script

@@ -1,0 +1,199 @@
+"""Any executor: user pools, Dask distributed (a real LocalCluster), MPI (real mpiexec)."""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import importlib.util
+import os
+import pathlib
+import shutil
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+
+import pandas as pd
+import pytest
+
+from mesa_batch import BatchRunner, ConfigurationError, Results, full_factorial, manual
+from mesa_batch.backends import ExecutorBrokenError
+from mesa_batch.executors import (
+    MissingExtraError,
+    RayExecutor,
+    adapt_executor,
+    executor_workers,
+)
+from mesa_batch.store import read_log
+from tests.conftest import backend_missing
+from tests.helpers import ROOT
+from tests.models import CrashingModel, MoneyModel, RandomModel
+
+HAS_DASK = importlib.util.find_spec("distributed") is not None
+HAS_MPI = importlib.util.find_spec("mpi4py") is not None and shutil.which(
+    "mpiexec", path=str(pathlib.Path(sys.executable).parent)
+)
+
+
+def configs():
+    return full_factorial(
+        MoneyModel, {"n": [3, 5, 8]}, iterations=4, max_steps=5, data_collection_period=1, seed=9
+    )
+
+
+@pytest.fixture(scope="module")
+def serial():
+    return BatchRunner(configs(), display_progress=False).run()
+
+
+def same_tables(results, expected):
+    for table in ("model", "agents"):
+        pd.testing.assert_frame_equal(
+            results.dataframe(table), expected.dataframe(table), check_dtype=False
+        )
+
+
+@pytest.mark.parametrize("pool", [cf.ThreadPoolExecutor, cf.ProcessPoolExecutor])
+def test_any_executor_gives_the_same_tables_and_stays_open(pool, serial):
+    with pool(max_workers=2) as executor:
+        results = BatchRunner(configs(), executor=executor, display_progress=False).run()
+        same_tables(results, serial)
+        assert executor.submit(abs, -3).result() == 3  # not shut down by the runner
+        assert executor_workers(executor) == 2
+
+
+def test_objects_without_submit_are_refused():
+    with pytest.raises(ConfigurationError, match=r"executor must be a concurrent\.futures-style"):
+        BatchRunner(configs(), executor=object())
+
+
+def test_mpi_needs_a_store():
+    class MPIPoolExecutor:  # stands for mpi4py's (its module decides)
+        def submit(self, fn, *args, **kwargs):
+            raise AssertionError("never called")
+
+    MPIPoolExecutor.__module__ = "mpi4py.futures.pool"
+    with pytest.raises(ConfigurationError, match=r"store must be given with an MPI executor"):
+        BatchRunner(configs(), executor=MPIPoolExecutor())
+
+
+def test_a_broken_executor_stops_the_sweep_and_keeps_what_finished(tmp_path):
+    points = [{"n": i, "crash": i == 6} for i in range(10)]
+    crashing = manual(CrashingModel, points, max_steps=2, seed=1)
+    store = tmp_path / "store"
+    with cf.ProcessPoolExecutor(1) as executor:
+        runner = BatchRunner(crashing, executor=executor, display_progress=False, store=store)
+        with pytest.raises(ExecutorBrokenError, match=r"is broken .*pass a new executor and run"):
+            runner.run()
+    assert runner.results is not None
+    assert runner.results.counts()["succeeded"] >= 1
+    # the crashing run is now a transient failure no more: rerun everything else
+    others = [c for c in crashing if not c.parameters["crash"]]
+    with cf.ProcessPoolExecutor(2) as executor:
+        BatchRunner(others, executor=executor, display_progress=False, store=store).run()
+    assert Results.open(store).counts()["succeeded"] == 9
+
+
+def test_ray_is_an_optional_extra():
+    if importlib.util.find_spec("ray") is not None:
+        pytest.skip("ray is installed")
+    with pytest.raises(MissingExtraError, match=r"pip install 'mesa-batch\[ray\]'"):
+        RayExecutor()
+
+
+@pytest.fixture(scope="module")
+def dask_client():
+    from distributed import Client, LocalCluster
+
+    cluster = LocalCluster(
+        n_workers=2,
+        threads_per_worker=1,
+        processes=True,
+        dashboard_address=None,
+        host="127.0.0.1",
+    )
+    client = Client(cluster)
+    yield client
+    client.close()
+    cluster.close()
+
+
+needs_dask = backend_missing(HAS_DASK, "dask distributed")
+
+
+@needs_dask
+def test_dask_client_and_its_executor_give_the_same_tables(dask_client, serial, tmp_path):
+    assert executor_workers(adapt_executor(dask_client)) == 2
+    direct = BatchRunner(configs(), executor=dask_client, display_progress=False).run()
+    same_tables(direct, serial)
+    pure = dask_client.get_executor()  # pure=True: identical tasks would be merged
+    stored = BatchRunner(
+        configs(), executor=pure, display_progress=False, store=tmp_path / "store"
+    ).run()
+    same_tables(stored, serial)
+    assert dask_client.submit(abs, -2).result() == 2
+
+
+@needs_dask
+def test_a_dask_worker_killed_mid_sweep_is_survived(dask_client, tmp_path):
+    store = tmp_path / "store"
+    sweep = full_factorial(
+        RandomModel,
+        {"n": range(30)},
+        iterations=2,
+        max_steps=5,
+        data_collection_period=1,
+        seed=11,
+    )
+    dask_client.run(os.environ.__setitem__, "MESA_BATCH_TEST_DELAY", "0.03")
+    pids = list(dask_client.run(os.getpid).values())
+
+    def kill_one():
+        deadline = threading.Event()
+        while sum(e.get("event") == "succeeded" for e in read_log(store)) < 8:
+            deadline.wait(0.05)
+        os.kill(pids[0], signal.SIGKILL)
+
+    killer = threading.Thread(target=kill_one)
+    killer.start()
+    try:
+        results = BatchRunner(
+            sweep, executor=dask_client, display_progress=False, store=store
+        ).run()
+    finally:
+        killer.join()
+        dask_client.run(os.environ.pop, "MESA_BATCH_TEST_DELAY", None)
+    assert results.counts() == {"succeeded": 60, "failed": 0, "pending": 0}
+    assert results.runs["key"].is_unique
+    assert len(results.model) == 60 * 6  # every run's 6 rows, once
+    expected = BatchRunner(sweep, display_progress=False).run()
+    same_tables(results, expected)
+
+
+@backend_missing(bool(HAS_MPI), "mpi4py with an MPI (mpiexec)")
+def test_mpi_pool_under_mpiexec(tmp_path, serial):
+    script = tmp_path / "sweep.py"
+    script.write_text(
+        textwrap.dedent(
+            f"""
+            from mpi4py.futures import MPIPoolExecutor
+            from mesa_batch import BatchRunner, full_factorial
+            from tests.models import MoneyModel
+
+            if __name__ == "__main__":
+                configs = full_factorial(MoneyModel, {{"n": [3, 5, 8]}}, iterations=4,
+                                         max_steps=5, data_collection_period=1, seed=9)
+                with MPIPoolExecutor() as executor:
+                    BatchRunner(configs, executor=executor, store={str(tmp_path / "store")!r},
+                                display_progress=False).run()
+            """
+        )
+    )
+    mpiexec = pathlib.Path(sys.executable).parent / "mpiexec"
+    command = [str(mpiexec), "-n", "3", sys.executable, "-m", "mpi4py.futures", str(script)]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run(
+        command, env=env, cwd=ROOT, capture_output=True, text=True, timeout=300, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    same_tables(Results.open(tmp_path / "store"), serial)
