@@ -19,7 +19,9 @@ under way. The child times that call only: from the call to the runner's own out
 (mesa_batch: ``Results`` with its model and agent tables built; Mesa: the list of dicts; the
 loop: one DataFrame pair per run). Imports and design building come before, and turning each
 output into comparable frames and hashing them comes after, so the driver can check that every
-runner produced the same rows. All runners use the same seeds: one seed per
+runner produced the same rows. ``mesa_batch_warm`` uses the local pool after an earlier sweep
+started its workers; ``mesa_batch_dask`` a Dask ``LocalCluster`` of 2 workers, started (and
+warmed) before the call. All runners use the same seeds: one seed per
 iteration (common random numbers, which is what Mesa's ``batch_run`` does with ``rng=[...]``).
 
 The plain loop is the model's own work: build, step until done, read the DataCollector's
@@ -74,6 +76,7 @@ RUNNERS = [
     ("mesa_batch", 2),
     ("mesa", 2),
     ("mesa_batch_warm", 2),
+    ("mesa_batch_dask", 2),
 ]
 
 
@@ -97,17 +100,29 @@ def child(runner: str, case_name: str, processes: int) -> dict[str, Any]:
         seed=2026,
         common_random_numbers=True,
     )
+    executor = None
     if runner == "mesa_batch_warm":  # the pool's workers started by an earlier sweep
         mesa_batch.BatchRunner(configs[: 2 * processes], processes, display_progress=False).run()
+    if runner == "mesa_batch_dask":  # a LocalCluster, started (and warmed) before the call
+        from distributed import Client, LocalCluster
+
+        cluster = LocalCluster(
+            n_workers=processes, threads_per_worker=1, dashboard_address=None, host="127.0.0.1"
+        )
+        executor = Client(cluster)
+        mesa_batch.BatchRunner(
+            configs[: 2 * processes], executor=executor, display_progress=False
+        ).run()
     run, frames = {
         "mesa_batch": (run_mesa_batch, frames_mesa_batch),
         "mesa_batch_warm": (run_mesa_batch, frames_mesa_batch),
+        "mesa_batch_dask": (run_mesa_batch, frames_mesa_batch),
         "mesa": (run_mesa, frames_mesa),
         "loop": (run_loop, frames_loop),
     }[runner]
     start_wall = time.time()
     start = time.perf_counter()
-    output = run(model_cls, configs, case, processes)
+    output = run(model_cls, configs, case, processes, executor)
     elapsed = time.perf_counter() - start
     end_wall = time.time()
     model_frame, agent_frame = frames(output)
@@ -126,10 +141,11 @@ def child(runner: str, case_name: str, processes: int) -> dict[str, Any]:
     return report
 
 
-def run_mesa_batch(model_cls, configs, case, processes):
+def run_mesa_batch(model_cls, configs, case, processes, executor=None):
     from mesa_batch import BatchRunner
 
-    results = BatchRunner(configs, number_processes=processes, display_progress=False).run()
+    runner = BatchRunner(configs, processes, display_progress=False, executor=executor)
+    results = runner.run()
     results.model, results.agents  # noqa: B018 - the tidy tables, built
     return results
 
@@ -140,7 +156,7 @@ def frames_mesa_batch(results):
     return model, agents
 
 
-def run_mesa(model_cls, configs, case, processes):
+def run_mesa(model_cls, configs, case, processes, executor=None):
     import mesa
 
     seeds = [c.seed for c in configs if c.point == 0]
@@ -164,7 +180,7 @@ def frames_mesa(rows):
     return model, frame
 
 
-def run_loop(model_cls, configs, case, processes):
+def run_loop(model_cls, configs, case, processes, executor=None):
     import numpy as np
 
     models, agents = [], []
@@ -314,6 +330,10 @@ def report_table(measured, cases) -> int:
                     ">=",
                 ),
             ]
+            dask = one / wall(case, "mesa_batch_dask", 2)
+            print(
+                f"  ({case}) Dask LocalCluster(2), started earlier: speed-up over 1 process {dask:.2f}"
+            )
     if "a" in cases:
         first = best[("a", "mesa_batch", 2)]["first_model_after"]
         checks.append(

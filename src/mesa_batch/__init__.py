@@ -10,12 +10,26 @@ Preparation
     :func:`saltelli`, :func:`morris`, :func:`sparse_grid`, composed with :func:`concat` and
     :func:`replicate`.
 
+Running
+    :class:`BatchRunner` (``run()`` → :class:`Results`, ``run_all()`` → records; a local pool,
+    a Parquet ``store=``, any ``executor=``), :class:`RayExecutor` (experimental), the drop-in
+    :func:`batch_run`.
+
+Processing
+    :class:`Results` (``runs``, ``model``, ``agents`` DataFrames, records, Parquet;
+    ``Results.open(store)``), :class:`RunFailure`.
+
 Errors
-    :class:`MesaBatchError` and its subclasses (:mod:`mesa_batch.errors`).
+    :class:`MesaBatchError` and its subclasses: configuration errors (``ConfigurationError``,
+    ``ParameterError``, ``DesignError``, ``ModelClassError``), store errors
+    (``StoreConflictError``, ``StoreLockedError``, ``StoreWriteError``),
+    ``ExecutorBrokenError``, ``MissingExtraError``; ``Interrupted`` (a ``KeyboardInterrupt``) and
+    ``RunFailedWarning``.
 
 Importing mesa_batch is cheap: Mesa, scipy.stats, SALib and chaospy load on first use.
 """
 
+from mesa_batch.backends import ExecutorBrokenError
 from mesa_batch.compat import batch_run
 from mesa_batch.config import DesignInfo, RunConfiguration
 from mesa_batch.designs import (
@@ -36,6 +50,7 @@ from mesa_batch.errors import (
     ModelClassError,
     ParameterError,
 )
+from mesa_batch.executors import MissingExtraError, RayExecutor
 from mesa_batch.keys import MasterSeed
 from mesa_batch.results import Results, RunFailure
 from mesa_batch.runner import BatchRunner, Interrupted, RunFailedWarning
@@ -49,6 +64,7 @@ from mesa_batch.space import (
     Real,
     Values,
 )
+from mesa_batch.store import StoreConflictError, StoreLockedError, StoreWriteError
 
 __version__ = "0.1.0"
 
@@ -61,18 +77,24 @@ __all__ = [
     "DesignError",
     "DesignInfo",
     "Distribution",
+    "ExecutorBrokenError",
     "Integer",
     "Interrupted",
     "MasterSeed",
     "MesaBatchError",
+    "MissingExtraError",
     "ModelClassError",
     "ParameterError",
     "ParameterSpace",
+    "RayExecutor",
     "Real",
     "Results",
     "RunConfiguration",
     "RunFailedWarning",
     "RunFailure",
+    "StoreConflictError",
+    "StoreLockedError",
+    "StoreWriteError",
     "Values",
     "__version__",
     "base_case",
