@@ -39,7 +39,7 @@ import threading
 import uuid
 import warnings
 from collections import deque
-from collections.abc import Generator, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from typing import Any
 
 from mesa_batch.backends import (
@@ -82,7 +82,8 @@ class BatchRunner:
             ``N > 1`` uses a pool of N worker processes; ``None`` uses every available CPU.
             Models defined in ``__main__`` or a notebook cell work in the pool too.
         display_progress: Show a progress bar (terminal or notebook) with runs done, failures
-            and the estimated time left.
+            and the estimated time left; or a callback ``f(done, failed, total)`` called after
+            every batch (and once at the start).
         store: A directory for a Parquet store: workers commit every batch to it as they go,
             only statuses reach this process, and running the same (or a larger) sweep again
             runs only what is not done yet. None keeps the results in memory.
@@ -110,7 +111,7 @@ class BatchRunner:
         self,
         configurations: Iterable[RunConfiguration],
         number_processes: int | None = 1,
-        display_progress: bool = True,
+        display_progress: bool | ProgressCallback = True,
         *,
         store: str | os.PathLike[str] | None = None,
         retry_failed: bool = False,
@@ -119,7 +120,9 @@ class BatchRunner:
     ):
         self.configurations = _checked(configurations)
         self.number_processes = _check_processes(number_processes)
-        self.display_progress = bool(display_progress)
+        self.display_progress = (
+            display_progress if callable(display_progress) else bool(display_progress)
+        )
         self.store = None if store is None else pathlib.Path(store)
         self.retry_failed = bool(retry_failed)
         self.replace_store = bool(replace_store)
@@ -399,17 +402,24 @@ def _failed(batch: Sequence[RunConfiguration], failure: Failure) -> BatchResult:
     return BatchResult(statuses=statuses, tables={})
 
 
-class _progress:  # noqa: N801 - used as a context manager, like a function
-    """A tqdm bar (terminal or notebook) counting runs, with failures and ETA."""
+#: A progress callback: called after each batch with (runs done, runs failed, runs in all).
+ProgressCallback = Callable[[int, int, int], None]
 
-    def __init__(self, total: int, done: int, enabled: bool):
+
+class _progress:  # noqa: N801 - used as a context manager, like a function
+    """A tqdm bar (terminal or notebook) counting runs, with failures and ETA; or a callback."""
+
+    def __init__(self, total: int, done: int, display: bool | ProgressCallback):
         self.total = total
         self.done = done
-        self.enabled = enabled
+        self.callback = display if callable(display) else None
+        self.enabled = display is True
         self.failed = 0
         self.bar: Any = None
 
     def __enter__(self) -> _progress:
+        if self.callback is not None:
+            self.callback(self.done, self.failed, self.total)
         if self.enabled:
             from tqdm.auto import tqdm  # noqa: PLC0415
 
@@ -423,11 +433,14 @@ class _progress:  # noqa: N801 - used as a context manager, like a function
         return self
 
     def advance(self, statuses: Sequence[RunStatus]) -> None:
+        failed = sum(s.status == FAILED for s in statuses)
+        self.failed += failed
+        self.done += len(statuses)
+        if self.callback is not None:
+            self.callback(self.done, self.failed, self.total)
         if self.bar is None:
             return
-        failed = sum(s.status == FAILED for s in statuses)
         if failed:
-            self.failed += failed
             self.bar.set_postfix(failed=self.failed, refresh=False)
         self.bar.update(len(statuses))
 

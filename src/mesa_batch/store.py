@@ -502,6 +502,22 @@ class Lock:
             self.file = None
 
 
+def is_locked(root: str | os.PathLike[str]) -> bool:
+    """Whether a process is writing to the store now (it holds the lock)."""
+    import fcntl  # noqa: PLC0415
+
+    path = pathlib.Path(root) / ".lock"
+    if not path.exists():
+        return False
+    with open(path) as file:
+        try:
+            fcntl.flock(file.fileno(), fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except OSError:
+            return True
+        fcntl.flock(file.fileno(), fcntl.LOCK_UN)
+    return False
+
+
 @dataclasses.dataclass(slots=True)
 class Session:
     """A writing session on a store: the lock, the plan, what is left to run.

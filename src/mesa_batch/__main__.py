@@ -1,0 +1,5 @@
+"""``python -m mesa_batch``: the command line (see ``mesa_batch.cli``)."""
+
+from mesa_batch.cli import main
+
+main()

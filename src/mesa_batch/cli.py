@@ -1,0 +1,434 @@
+"""The ``mesa-batch`` command line (also ``python -m mesa_batch``).
+
+Exit codes: 0 success; 1 some runs failed; 2 usage or validation error; 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import math
+import pathlib
+import tempfile
+import time
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+
+from mesa_batch.errors import MesaBatchError
+
+OK, FAILED_RUNS, USAGE, INTERRUPTED = 0, 1, 2, 130
+
+app = typer.Typer(
+    name="mesa-batch",
+    help=(
+        "Run Mesa sweeps from experiment files, resume them, inspect and export their stores.\n\n"
+        "Exit codes: 0 success, 1 some runs failed, 2 usage or validation error, "
+        "130 interrupted."
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode=None,
+)
+console = Console(soft_wrap=True)
+errors = Console(stderr=True, soft_wrap=True)
+
+StoreArgument = Annotated[
+    pathlib.Path, typer.Argument(help="A store directory (written by `mesa-batch run`).")
+]
+
+
+def main() -> None:
+    """Entry point of the console script."""
+    app()
+
+
+def _fail(message: str, code: int = USAGE) -> typer.Exit:
+    errors.print(f"error: {message}", markup=False, highlight=False)
+    return typer.Exit(code)
+
+
+def _open(store: pathlib.Path) -> Any:
+    from mesa_batch.results import Results  # noqa: PLC0415
+
+    try:
+        return Results.open(store)
+    except MesaBatchError as error:
+        raise _fail(str(error)) from None
+
+
+# -- run and validate -------------------------------------------------------------------------
+
+
+def _load(file: pathlib.Path, seed: int | None) -> tuple[Any, list[Any]]:
+    from mesa_batch import experiment  # noqa: PLC0415
+
+    try:
+        loaded = experiment.load(file)
+        configs = experiment.configurations(loaded, file, seed=seed)
+    except MesaBatchError as error:
+        raise _fail(str(error)) from None
+    return loaded, configs
+
+
+@app.command(
+    epilog="Example: mesa-batch run examples/boltzmann.toml --processes 2",
+)
+def run(
+    file: Annotated[pathlib.Path, typer.Argument(help="The experiment file (TOML).")],
+    processes: Annotated[
+        int | None, typer.Option(help="Worker processes (default: the file's, else all CPUs).")
+    ] = None,
+    store: Annotated[
+        pathlib.Path | None, typer.Option(help="The store directory (default: the file's).")
+    ] = None,
+    seed: Annotated[int | None, typer.Option(help="A master seed replacing the file's.")] = None,
+    retry_failed: Annotated[
+        bool, typer.Option("--retry-failed", help="Run again the runs the store has as failed.")
+    ] = False,
+) -> None:
+    """Run an experiment into its store; running it again resumes it.
+
+    Shows runs done, failed, the rate and the time left. Ctrl-C stops within seconds (exit
+    130): every finished run is in the store, and the same command resumes.
+    """
+    from mesa_batch import experiment  # noqa: PLC0415
+    from mesa_batch.runner import BatchRunner, Interrupted  # noqa: PLC0415
+
+    loaded, configs = _load(file, seed)
+    if loaded.experiment.seed is None and seed is None:
+        raise _fail(
+            f"{file}: experiment.seed is required to run: with it, running the file again "
+            "resumes with the same seeds. Add `seed = 42` under [experiment], or pass --seed."
+        )
+    directory = store or experiment.store_of(loaded, file)
+    execution = loaded.execution
+    client = _client(execution.scheduler) if execution.scheduler else None
+    count = processes or (None if execution.processes == "all" else execution.processes)
+    console.print(f"[bold]{len(configs)}[/] runs of {loaded.experiment.model} into {directory}")
+    with _progress_display() as (progress, update):
+        runner = BatchRunner(
+            configs,
+            count,
+            update,
+            store=directory,
+            retry_failed=retry_failed or execution.retry_failed,
+            executor=client,
+        )
+        try:
+            results = runner.run()
+        except Interrupted as stop:
+            progress.stop()
+            done = stop.results.counts()["succeeded"]
+            errors.print(
+                f"interrupted: {done} runs done are kept in {directory}. "
+                f"Resume with: mesa-batch run {file}"
+            )
+            raise typer.Exit(INTERRUPTED) from None
+        except MesaBatchError as error:
+            progress.stop()
+            raise _fail(str(error), FAILED_RUNS if runner.results else USAGE) from None
+        finally:
+            if client is not None:
+                client.close()
+    _print_summary(results, directory)
+    raise typer.Exit(FAILED_RUNS if results.counts()["failed"] else OK)
+
+
+class _progress_display:  # noqa: N801 - a context manager
+    """A rich progress bar fed by the runner's progress callback."""
+
+    def __enter__(self) -> tuple[Progress, Any]:
+        self.progress = Progress(
+            TextColumn("[bold]runs"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("[red]{task.fields[failed]} failed"),
+            TextColumn("{task.fields[rate]}"),
+            TimeElapsedColumn(),
+            TextColumn("left"),
+            TimeRemainingColumn(),
+            console=errors,
+            transient=False,
+        )
+        self.task = self.progress.add_task("runs", total=None, failed=0, rate="")
+        self.started = time.monotonic()
+        self.first: int | None = None
+        self.progress.start()
+        return self.progress, self.update
+
+    def update(self, done: int, failed: int, total: int) -> None:
+        if self.first is None:
+            self.first = done
+        elapsed = max(time.monotonic() - self.started, 1e-9)
+        rate = f"{(done - self.first) / elapsed:.1f} runs/s" if done > self.first else ""
+        self.progress.update(self.task, completed=done, total=total, failed=failed, rate=rate)
+
+    def __exit__(self, *exc: object) -> None:
+        self.progress.stop()
+
+
+def _client(address: str) -> Any:
+    from mesa_batch.executors import require  # noqa: PLC0415
+
+    distributed = require("distributed", "dask", "execution.scheduler")
+    try:
+        return distributed.Client(address, timeout="20s")
+    except OSError as error:
+        raise _fail(f"execution.scheduler {address!r} cannot be reached: {error}") from None
+
+
+@app.command(epilog="Example: mesa-batch validate examples/boltzmann.toml")
+def validate(
+    file: Annotated[pathlib.Path, typer.Argument(help="The experiment file (TOML).")],
+    preview: Annotated[int, typer.Option(help="How many configurations to show.")] = 5,
+) -> None:
+    """Check an experiment file and show its design, without running anything."""
+    from mesa_batch import experiment  # noqa: PLC0415
+
+    loaded, configs = _load(file, None)
+    points = configs[0].design.n_points if configs and configs[0].design else len(configs)
+    iterations = loaded.experiment.iterations
+    console.print(f"{file}: valid")
+    console.print(f"model: {loaded.experiment.model}")
+    console.print(
+        f"design: {loaded.design.kind}, {points} points x {iterations} iterations = "
+        f"{len(configs)} runs of at most {loaded.experiment.max_steps} steps"
+    )
+    console.print(f"store: {experiment.store_of(loaded, file)}")
+    if loaded.experiment.seed is None:
+        console.print("[yellow]no seed: `mesa-batch run` needs one (or --seed)[/]")
+    table = Table("run", "iteration", "parameters", "seed")
+    for config in configs[:preview]:
+        table.add_row(
+            str(config.run_id),
+            str(config.iteration),
+            repr(dict(config.parameters)),
+            str(config.seed),
+        )
+    console.print(table)
+
+
+# -- reading stores ---------------------------------------------------------------------------
+
+
+@app.command(epilog="Example: mesa-batch status results/boltzmann")
+def status(store: StoreArgument) -> None:
+    """Done, failed and pending runs; for a sweep running now, its progress and time left."""
+    from mesa_batch.store import is_locked, read_log  # noqa: PLC0415
+
+    results = _open(store)
+    counts = results.counts()
+    console.print(
+        f"{store}: {len(results.planned)} runs: {counts['succeeded']} done, "
+        f"{counts['failed']} failed, {counts['pending']} pending"
+    )
+    if not is_locked(store):
+        console.print("no sweep is running on it")
+        return
+    log = read_log(store)
+    starts = [e for e in log if e.get("event") == "start"]
+    if not starts:
+        console.print("a sweep is starting")
+        return
+    session = starts[-1]
+    finished = [
+        e
+        for e in log
+        if e.get("session") == session["session"] and e.get("event") in ("succeeded", "failed")
+    ]
+    todo = int(session.get("todo", 0))
+    elapsed = time.time() - float(session["t"])
+    rate = len(finished) / elapsed if elapsed > 0 else 0.0
+    left = (todo - len(finished)) / rate if rate > 0 else float("nan")
+    console.print(
+        f"running (pid {session.get('pid')} on {session.get('host')}): {len(finished)} of {todo} "
+        f"runs of this session done, {rate:.1f} runs/s, about {_duration(left)} left"
+    )
+
+
+def _duration(seconds: float) -> str:
+    if math.isnan(seconds):  # no rate yet
+        return "an unknown time"
+    minutes, secs = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s"
+
+
+@app.command(epilog="Example: mesa-batch show results/boltzmann")
+def show(store: StoreArgument) -> None:
+    """A summary of a store: model, designs, parameters, tables, failures, versions."""
+    from mesa_batch.store import read_state  # noqa: PLC0415
+
+    results = _open(store)
+    state = read_state(store)
+    meta = state.meta
+    counts = results.counts()
+    console.print(f"[bold]{store}[/]  (format {meta.get('format')} v{meta.get('version')})")
+    console.print(f"model: {meta.get('model')}")
+    designs = (
+        state.plan["design"].fillna("(none)").value_counts().to_dict() if len(state.plan) else {}
+    )
+    console.print("designs: " + ", ".join(f"{name} ({n} runs)" for name, n in designs.items()))
+    console.print(
+        f"runs: {len(results.planned)}: {counts['succeeded']} done, {counts['failed']} failed, "
+        f"{counts['pending']} pending"
+    )
+    parameters = Table("parameter", "values", title="parameters")
+    runs = results.runs
+    for name in results.parameter_names:
+        column = runs[name] if name in runs else runs[f"{name} (parameter)"]
+        parameters.add_row(name, _values(column))
+    console.print(parameters)
+    tables = Table("table", "rows", "columns", title="tables")
+    for name in results.tables:
+        frame = results.dataframe(name)
+        values = [str(c) for c in frame.columns if c not in ("run_id", "step", "agent_id")]
+        tables.add_row(
+            name, str(len(frame)), ", ".join(values[:8]) + (" ..." if len(values) > 8 else "")
+        )
+    console.print(tables)
+    overhead = results.runner_overhead
+    if overhead is not None:
+        console.print(f"runner overhead: {overhead:.1%} of worker time outside model code")
+    versions = meta.get("versions", {})
+    console.print("versions: " + ", ".join(f"{k} {v}" for k, v in versions.items()))
+    sessions = meta.get("sessions", [])
+    console.print(f"sessions: {len(sessions)}; last: {sessions[-1] if sessions else '-'}")
+
+
+def _values(column: Any) -> str:
+    try:
+        unique = column.dropna().unique()
+    except TypeError:  # unhashable values
+        return f"{column.map(repr).nunique()} distinct"
+    if len(unique) <= 6:
+        return ", ".join(repr(v.item() if hasattr(v, "item") else v) for v in unique)
+    try:
+        return f"{len(unique)} values in [{column.min()}, {column.max()}]"
+    except TypeError:
+        return f"{len(unique)} distinct"
+
+
+@app.command(epilog="Example: mesa-batch failures results/boltzmann")
+def failures(store: StoreArgument) -> None:
+    """Each failed run: parameters, seed, traceback, and Python that reruns it alone."""
+    from mesa_batch.store import read_state  # noqa: PLC0415
+
+    results = _open(store)
+    state = read_state(store)
+    plan = state.plan.set_index("run_id")
+    found = results.failures
+    if not found:
+        console.print(f"{store}: no failed runs")
+        return
+    for failure in found:
+        row = plan.loc[failure.run_id]
+        console.rule(f"run {failure.run_id}: {failure.failure.summary()}")
+        console.print(f"parameters: {dict(failure.parameters)!r}", markup=False)
+        console.print(f"seed: {failure.seed}")
+        console.print(failure.traceback.rstrip(), markup=False, highlight=False)
+        console.print("rerun it alone:")
+        console.print(_snippet(row, failure), markup=False, highlight=False)
+    raise typer.Exit(FAILED_RUNS)
+
+
+def _snippet(row: Any, failure: Any) -> str:
+    module, _, name = str(row["model"]).rpartition(":")
+    return (
+        f"from {module} import {name}\n"
+        "from mesa_batch import BatchRunner, RunConfiguration\n\n"
+        "config = RunConfiguration(\n"
+        f"    model_cls={name},\n"
+        f"    parameters={row['parameters']},\n"
+        f"    max_steps={int(row['max_steps'])},\n"
+        f"    data_collection_period={int(row['data_collection_period'])},\n"
+        f"    seed={failure.seed},\n"
+        ")\n"
+        "results = BatchRunner([config], display_progress=False).run()\n"
+        "print(results.failures[0].traceback if results.failures else 'it ran')\n"
+    )
+
+
+@app.command(
+    epilog="Example: mesa-batch export results/boltzmann --table model --format csv --out model.csv",
+)
+def export(
+    store: StoreArgument,
+    table: Annotated[
+        str, typer.Option(help="model, agents, runs, or another table of the store.")
+    ] = "model",
+    format: Annotated[str, typer.Option(help="csv or parquet.")] = "csv",
+    out: Annotated[
+        pathlib.Path | None, typer.Option(help="Output file (default: TABLE.FORMAT).")
+    ] = None,
+    with_parameters: Annotated[
+        bool, typer.Option("--with-parameters", help="Add each run's iteration, seed, parameters.")
+    ] = False,
+) -> None:
+    """Write one table of a store to a CSV or Parquet file."""
+    if format not in ("csv", "parquet"):
+        raise _fail(f"--format must be csv or parquet; received {format!r}")
+    results = _open(store)
+    if table not in results.tables:
+        raise _fail(f"--table must be one of {', '.join(results.tables)}; received {table!r}")
+    frame = results.dataframe(table, with_parameters=with_parameters and table != "runs")
+    target = out or pathlib.Path(f"{table}.{format}")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if format == "csv":
+        frame.to_csv(target, index=False)
+    else:
+        frame.to_parquet(target, index=False)
+    console.print(f"{len(frame)} rows of {table} written to {target}")
+
+
+@app.command(epilog="Example: mesa-batch demo --processes 2")
+def demo(
+    processes: Annotated[int | None, typer.Option(help="Worker processes (default: all).")] = None,
+    keep: Annotated[
+        pathlib.Path | None, typer.Option(help="Keep the store in this directory.")
+    ] = None,
+) -> None:
+    """Run a small real sweep of Mesa's Boltzmann wealth model and summarise it."""
+    from mesa.examples import BoltzmannWealth  # noqa: PLC0415
+
+    from mesa_batch import BatchRunner, full_factorial  # noqa: PLC0415
+
+    configs = full_factorial(
+        BoltzmannWealth,
+        {"n": [10, 50, 100], "width": [5, 10], "height": 10},
+        iterations=3,
+        max_steps=50,
+        data_collection_period=10,
+        seed=42,
+    )
+    with tempfile.TemporaryDirectory() as scratch:
+        directory = keep or pathlib.Path(scratch) / "store"
+        console.print(f"demo: {len(configs)} runs of BoltzmannWealth into {directory}")
+        with _progress_display() as (_, update):
+            results = BatchRunner(configs, processes, update, store=directory).run()
+        _print_summary(results, directory)
+        final = results.dataframe("model", with_parameters=True)
+        final = final[final["step"] == final.groupby("run_id")["step"].transform("max")]
+        table = Table("n", "width", "final Gini (mean)", title="final inequality")
+        means = final.groupby(["n", "width"], as_index=False)["Gini"].mean()
+        for row in means.itertuples(index=False):
+            table.add_row(str(row.n), str(row.width), f"{row.Gini:.3f}")
+        console.print(table)
+
+
+def _print_summary(results: Any, directory: pathlib.Path) -> None:
+    console.print(results.summary(), markup=False, highlight=False)
+    console.print(f"store: {directory} (see `mesa-batch show {directory}`)")
+
+
+if __name__ == "__main__":  # pragma: no cover - python -m mesa_batch.cli
+    main()

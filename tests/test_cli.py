@@ -1,0 +1,298 @@
+"""The mesa-batch console script, driven for real in subprocesses."""
+
+from __future__ import annotations
+
+import os
+import pathlib
+import re
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import pandas as pd
+import pytest
+
+from mesa_batch import Results
+from mesa_batch.store import read_log
+from tests.helpers import ROOT
+
+SCRIPT = pathlib.Path(sys.executable).parent / "mesa-batch"
+ENV = {**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "200"}
+
+
+def cli(*arguments, env=None, timeout=180):
+    return subprocess.run(
+        [str(SCRIPT), *map(str, arguments)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env or ENV,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def experiment(tmp_path, body, name="exp.toml"):
+    path = tmp_path / name
+    path.write_text(textwrap.dedent(body))
+    return path
+
+
+RANDOM = """
+    [experiment]
+    model = "tests.models:RandomModel"
+    store = "store"
+    seed = 5
+    iterations = 2
+    max_steps = 5
+    data_collection_period = 1
+
+    [design]
+    kind = "full_factorial"
+
+    [design.parameters]
+    n = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19]
+
+    [execution]
+    processes = 2
+"""
+
+
+def test_every_command_has_help_with_an_example():
+    assert cli("--help").returncode == 0
+    for command in ("run", "validate", "status", "show", "failures", "export", "demo"):
+        done = cli(command, "--help")
+        assert done.returncode == 0
+        assert "Example: mesa-batch " + command in done.stdout, command
+    module = subprocess.run(
+        [sys.executable, "-m", "mesa_batch", "--help"],
+        capture_output=True, text=True, env=ENV, check=False,
+    )  # fmt: skip
+    assert module.returncode == 0
+    assert "Exit codes: 0 success, 1 some runs failed" in module.stdout
+
+
+def test_a_full_run_then_show_status_and_export(tmp_path):
+    path = experiment(tmp_path, RANDOM)
+    done = cli("run", path)
+    assert done.returncode == 0, done.stderr
+    assert "40 runs: 40 succeeded, 0 failed, 0 pending" in done.stdout
+    store = tmp_path / "store"  # relative to the experiment file
+    assert Results.open(store).counts()["succeeded"] == 40
+
+    again = cli("run", path)
+    assert again.returncode == 0
+    assert read_log(store)[-2]["todo"] == 0  # nothing left to run
+
+    status = cli("status", store)
+    assert "40 runs: 40 done, 0 failed, 0 pending" in status.stdout
+    assert "no sweep is running on it" in status.stdout
+    show = cli("show", store)
+    assert show.returncode == 0
+    assert "model: tests.models:RandomModel" in show.stdout
+    assert "full_factorial (40 runs)" in show.stdout
+    assert re.search(r"│ model\s+│ 240\s+│ draw, stdlib_draw", show.stdout)
+    assert "runner overhead:" in show.stdout
+
+    expected = Results.open(store).model
+    csv = cli("export", store, "--table", "model", "--format", "csv", "--out", tmp_path / "m.csv")
+    assert csv.returncode == 0
+    assert "240 rows of model written" in csv.stdout
+    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "m.csv"), expected, check_dtype=False)
+    parquet = cli(
+        "export", store, "--table", "runs", "--format", "parquet", "--out", tmp_path / "r.parquet"
+    )
+    assert parquet.returncode == 0
+    assert (
+        pd.read_parquet(tmp_path / "r.parquet")["key"].tolist()
+        == Results.open(store).runs["key"].tolist()
+    )
+    bad = cli("export", store, "--table", "agent")
+    assert bad.returncode == 2
+    assert "--table must be one of runs, model; received 'agent'" in bad.stderr
+
+
+def test_ctrl_c_exits_130_and_running_again_resumes(tmp_path):
+    path = experiment(tmp_path, RANDOM)
+    store = tmp_path / "store"
+    slow = {**ENV, "MESA_BATCH_TEST_DELAY": "0.05"}
+    process = subprocess.Popen(
+        [str(SCRIPT), "run", str(path)], cwd=ROOT, env=slow, text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    deadline = time.monotonic() + 60
+    while sum(e.get("event") == "succeeded" for e in read_log(store)) < 6:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    status = cli("status", store)  # while it runs, in another process
+    assert re.search(
+        r"running \(pid \d+ on .*\): \d+ of 40 runs of this session done", status.stdout
+    )
+    assert "left" in status.stdout
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=30)
+    assert process.returncode == 130, err
+    assert f"Resume with: mesa-batch run {path}" in err
+    done = Results.open(store).counts()["succeeded"]
+    assert 0 < done < 40
+
+    resumed = cli("run", path)
+    assert resumed.returncode == 0, resumed.stderr
+    starts = [e for e in read_log(store) if e["event"] == "start"]
+    assert starts[-1]["todo"] == 40 - done
+    assert Results.open(store).counts() == {"succeeded": 40, "failed": 0, "pending": 0}
+
+
+def test_validate_shows_the_design_without_running(tmp_path):
+    path = experiment(tmp_path, RANDOM)
+    done = cli("validate", path, "--preview", "3")
+    assert done.returncode == 0, done.stderr
+    assert "design: full_factorial, 20 points x 2 iterations = 40 runs" in done.stdout
+    assert "{'n': 2}" in done.stdout
+    assert not (tmp_path / "store").exists()
+
+
+BAD = [
+    (
+        (
+            "[experiment]\nmodel = 'tests.models:RandomModel'\nseed = 1\nmax_step = 5\n"
+            "[design]\nkind = 'full_factorial'\n[design.parameters]\nn = [1]\n"
+        ),
+        "line 4: experiment.max_step: is not a known key (check its spelling)",
+    ),
+    (
+        "[experiment]\nseed = 1\n[design]\nkind = 'full_factorial'\n[design.parameters]\nn = 1\n",
+        "line 1: experiment.model: is required but missing",
+    ),
+    (
+        "[experiment]\nmodel = 'tests.models:RandomModel'\n[design]\nkind = 'latin'\n",
+        "line 4: design.kind: kind must be one of full_factorial, base_case, manual, sample",
+    ),
+    (
+        (
+            "[experiment]\nmodel = 'tests.models:RandomModel'\n[design]\nkind = 'sample'\nn = 4\n"
+            "[design.space]\nn = { integer = [9, 3] }\n"
+        ),
+        "line 7: design.space.n: Integer low must be less than high; received (9, 3). Swap them.",
+    ),
+    (
+        (
+            "[experiment]\nmodel = 'tests.models:RandomModel'\nmax_steps = 0\n[design]\n"
+            "kind = 'full_factorial'\n[design.parameters]\nn = 1\n"
+        ),
+        "line 3: experiment.max_steps: Input should be greater than 0",
+    ),
+    (
+        (
+            "[experiment]\nmodel = 'tests.models:RandomModel'\n[design]\nkind = 'full_factorial'\n"
+            "[design.parameters]\nn = [1, 2]\nwidht = 3\n"
+        ),
+        "line 7: design.parameters.widht: parameters['widht'] is not accepted by RandomModel",
+    ),
+    (
+        (
+            "[experiment]\nmodel = 'tests.nowhere:Model'\n[design]\nkind = 'full_factorial'\n"
+            "[design.parameters]\nn = 1\n"
+        ),
+        "experiment.model = 'tests.nowhere:Model' cannot be imported: No module named",
+    ),
+    ("[experiment\nmodel = 'x'\n", "is not valid TOML"),
+]
+
+
+@pytest.mark.parametrize(("body", "message"), BAD)
+def test_validate_names_the_key_and_line_of_each_error(tmp_path, body, message):
+    path = experiment(tmp_path, body)
+    done = cli("validate", path)
+    assert done.returncode == 2
+    assert message in done.stderr.replace("\n", " ") or message in done.stderr, done.stderr
+
+
+def test_run_needs_a_seed(tmp_path):
+    path = experiment(tmp_path, RANDOM.replace("seed = 5", ""))
+    done = cli("run", path)
+    assert done.returncode == 2
+    assert "experiment.seed is required to run" in done.stderr
+    assert cli("run", path, "--seed", "5", "--processes", "1").returncode == 0
+
+
+def test_failures_print_python_that_reruns_the_failed_run(tmp_path):
+    path = experiment(
+        tmp_path,
+        """
+        [experiment]
+        model = "tests.models:CounterModel"
+        store = "store"
+        seed = 1
+        max_steps = 5
+
+        [design]
+        kind = "full_factorial"
+
+        [design.parameters]
+        fail = ["none", "step"]
+        """,
+    )
+    done = cli("run", path)
+    assert done.returncode == 1  # some runs failed
+    assert "1 failed" in done.stdout
+    report = cli("failures", tmp_path / "store")
+    assert report.returncode == 1
+    assert "run: ZeroDivisionError: failing in step 3 as asked" in report.stdout
+    assert "parameters: {'fail': 'step'}" in report.stdout
+    snippet = report.stdout.split("rerun it alone:\n", 1)[1]
+    rerun = subprocess.run(
+        [sys.executable, "-c", snippet], capture_output=True, text=True, cwd=ROOT, env=ENV,
+        check=False,
+    )  # fmt: skip
+    assert rerun.returncode == 0, rerun.stderr
+    assert "ZeroDivisionError: failing in step 3 as asked" in rerun.stdout
+
+
+def test_a_model_from_a_file_next_to_the_experiment(tmp_path):
+    (tmp_path / "mymodel.py").write_text(
+        textwrap.dedent(
+            """
+            import mesa
+
+            class FileModel(mesa.Model):
+                def __init__(self, n=1, rng=None):
+                    super().__init__(rng=rng)
+                    self.n = n
+                    self.datacollector = mesa.DataCollector(model_reporters={"twice": lambda m: 2 * m.n})
+                    self.datacollector.collect(self)
+
+                def step(self):
+                    self.datacollector.collect(self)
+            """
+        )
+    )
+    path = experiment(
+        tmp_path,
+        """
+        [experiment]
+        model = "mymodel.py:FileModel"
+        seed = 2
+        max_steps = 2
+
+        [design]
+        kind = "manual"
+        points = [{ n = 1 }, { n = 2 }, { n = 3 }]
+
+        [execution]
+        processes = 2
+        """,
+    )
+    done = cli("run", path)
+    assert done.returncode == 0, done.stderr
+    results = Results.open(tmp_path / "results" / "exp")
+    assert sorted(results.model["twice"].unique()) == [2, 4, 6]
+
+
+def test_demo(tmp_path):
+    done = cli("demo", "--keep", tmp_path / "demo")
+    assert done.returncode == 0, done.stderr
+    assert "18 runs: 18 succeeded" in done.stdout
+    assert "final inequality" in done.stdout
