@@ -25,33 +25,36 @@ def python(code: str, tag: str, *, env: dict[str, str] | None = None, **kwargs) 
     )
 
 
-def processes_tagged(tag: str) -> list[int]:
-    """The live processes started with ``tag`` in their environment (workers included)."""
-    found = []
-    for entry in pathlib.Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            environ = (entry / "environ").read_bytes()
-            state = (entry / "stat").read_text().split(") ", 1)[1].split()[0]
-        except (OSError, IndexError):
-            continue
-        if f"MESA_BATCH_TEST_TAG={tag}".encode() in environ and state != "Z":
-            found.append(int(entry.name))
-    return found
-
-
-def pool_workers(pid: int) -> list[int]:
-    """The loky pool workers that are children of ``pid`` (not its resource trackers)."""
-    found = []
+def _processes():
+    """(pid, parent pid, /proc entry) of every live (not zombie) process."""
     for entry in pathlib.Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
             fields = (entry / "stat").read_text().split(") ", 1)[1].split()
-            command = (entry / "cmdline").read_bytes()
         except (OSError, IndexError):
             continue
-        if int(fields[1]) == pid and fields[0] != "Z" and b"LokyProcess" in command:
-            found.append(int(entry.name))
-    return found
+        if fields[0] != "Z":
+            yield int(entry.name), int(fields[1]), entry
+
+
+def _read(path: pathlib.Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError:
+        return b""
+
+
+def processes_tagged(tag: str) -> list[int]:
+    """The live processes started with ``tag`` in their environment (workers included)."""
+    marker = f"MESA_BATCH_TEST_TAG={tag}".encode()
+    return [pid for pid, _, entry in _processes() if marker in _read(entry / "environ")]
+
+
+def pool_workers(pid: int) -> list[int]:
+    """The loky pool workers that are children of ``pid`` (not its resource trackers)."""
+    return [
+        child
+        for child, parent, entry in _processes()
+        if parent == pid and b"LokyProcess" in _read(entry / "cmdline")
+    ]

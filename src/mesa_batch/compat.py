@@ -16,7 +16,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from mesa_batch.config import RunConfiguration
-from mesa_batch.designs._core import number_points
+from mesa_batch.designs._core import cross
 from mesa_batch.keys import master_seed, run_seed
 from mesa_batch.models import check_model_class
 from mesa_batch.runner import BatchRunner
@@ -148,25 +148,16 @@ def _configurations(
     is passed to the model unchanged; None draws a recorded seed; other seed-likes
     (SeedSequence, lists of ints) are reduced to an int seed.
     """
-    numbered = number_points(model_cls, combinations)
-    configs, shown = [], []
-    for iteration, seed in enumerate(seeds):
-        run_seed_value = _int_seed(seed)
-        for j, (kwargs, (_, occurrence)) in enumerate(zip(combinations, numbered, strict=True)):
-            configs.append(
-                RunConfiguration(
-                    model_cls=model_cls,
-                    parameters=kwargs,
-                    run_id=iteration * len(combinations) + j,
-                    iteration=iteration,
-                    max_steps=max_steps,
-                    data_collection_period=1,
-                    seed=run_seed_value,
-                    occurrence=occurrence,
-                    point=j,
-                )
-            )
-            shown.append(seed)
+    seeds_of = [_int_seed(seed) for seed in seeds]
+    configs = cross(
+        model_cls,
+        combinations,
+        len(seeds),
+        lambda iteration, key: seeds_of[iteration],
+        max_steps=max_steps,
+        data_collection_period=1,
+    )
+    shown = [seed for seed in seeds for _ in combinations]
     return configs, shown
 
 

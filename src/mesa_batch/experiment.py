@@ -128,7 +128,16 @@ def _check_parameters(values: Mapping[str, Any]) -> dict[str, Any]:
     return checked
 
 
-class FullFactorial(_Strict):
+class _DesignTable(_Strict):
+    """A design's table: its parameter mappings hold typed parameter tables."""
+
+    @field_validator("parameters", "variations", "space", check_fields=False)
+    @classmethod
+    def _typed(cls, value: dict[str, Any]) -> dict[str, Any]:
+        return _check_parameters(value)
+
+
+class FullFactorial(_DesignTable):
     """``kind = "full_factorial"``: every combination of ``[design.parameters]``."""
 
     kind: Literal["full_factorial"]
@@ -138,13 +147,8 @@ class FullFactorial(_Strict):
         """The configurations of this design."""
         return designs.full_factorial(model_cls, self.parameters, **settings)
 
-    @field_validator("parameters")
-    @classmethod
-    def _typed(cls, value: dict[str, Any]) -> dict[str, Any]:
-        return _check_parameters(value)
 
-
-class BaseCase(_Strict):
+class BaseCase(_DesignTable):
     """``kind = "base_case"``: ``[design.base]`` and one-at-a-time ``[design.variations]``."""
 
     kind: Literal["base_case"]
@@ -154,11 +158,6 @@ class BaseCase(_Strict):
     def build(self, designs: Any, model_cls: type, settings: dict[str, Any]) -> Any:
         """The configurations of this design."""
         return designs.base_case(model_cls, self.base, self.variations, **settings)
-
-    @field_validator("variations")
-    @classmethod
-    def _typed(cls, value: dict[str, Any]) -> dict[str, Any]:
-        return _check_parameters(value)
 
 
 class Manual(_Strict):
@@ -181,13 +180,8 @@ class Manual(_Strict):
         return self
 
 
-class _Spaced(_Strict):
+class _Spaced(_DesignTable):
     space: dict[str, Any]
-
-    @field_validator("space")
-    @classmethod
-    def _typed(cls, value: dict[str, Any]) -> dict[str, Any]:
-        return _check_parameters(value)
 
 
 class Sample(_Spaced):

@@ -13,7 +13,7 @@ rest, the same way for every design:
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, ClassVar, TypedDict, Unpack
 
 import numpy as np
@@ -146,6 +146,41 @@ def generate(
         common_random_numbers=bool(common_random_numbers),
         n_points=len(points),
     )
+    return cross(
+        model_cls,
+        points,
+        iterations,
+        lambda iteration, key: run_seed(
+            master, key, iteration, common_random_numbers=common_random_numbers
+        ),
+        max_steps=max_steps,
+        data_collection_period=data_collection_period,
+        design=info,
+        scenario_cls=scenario_cls,
+        model_reporters=model_reporters,
+        agent_reporters=agent_reporters,
+    )
+
+
+def cross(
+    model_cls: type,
+    points: Sequence[Mapping[str, Any]],
+    iterations: int,
+    seed_of: Callable[[int, str], int],
+    **settings: Any,
+) -> list[RunConfiguration]:
+    """Cross design points with iterations (iteration outer, like Mesa's ``batch_run``).
+
+    Args:
+        model_cls: The model class.
+        points: The design points, in order (identical points get occurrences 0, 1, ...).
+        iterations: How many iterations.
+        seed_of: The seed of a run from its iteration and point key.
+        **settings: Other ``RunConfiguration`` fields, the same for every run.
+
+    Returns:
+        The configurations, run ids ``0 .. len - 1``.
+    """
     point_keys = number_points(model_cls, points)
     return [
         RunConfiguration(
@@ -153,15 +188,10 @@ def generate(
             parameters=point,
             run_id=iteration * len(points) + j,
             iteration=iteration,
-            max_steps=max_steps,
-            data_collection_period=data_collection_period,
-            seed=run_seed(master, key, iteration, common_random_numbers=common_random_numbers),
+            seed=seed_of(iteration, key),
             occurrence=occurrence,
             point=j,
-            design=info,
-            scenario_cls=scenario_cls,
-            model_reporters=model_reporters,
-            agent_reporters=agent_reporters,
+            **settings,
         )
         for iteration in range(iterations)
         for j, (point, (key, occurrence)) in enumerate(zip(points, point_keys, strict=True))
