@@ -117,7 +117,7 @@ def test_a_full_run_then_show_status_and_export(tmp_path):
 def test_ctrl_c_exits_130_and_running_again_resumes(tmp_path):
     path = experiment(tmp_path, RANDOM)
     store = tmp_path / "store"
-    slow = {**ENV, "MESA_BATCH_TEST_DELAY": "0.05"}
+    slow = {**ENV, "MESA_BATCH_TEST_DELAY": "0.2"}  # 1 s a run: 20 s in all
     process = subprocess.Popen(
         [str(SCRIPT), "run", str(path)], cwd=ROOT, env=slow, text=True,
         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
