@@ -4,11 +4,21 @@ from __future__ import annotations
 
 import os
 import pathlib
+import signal
 import subprocess
 import sys
 import textwrap
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
+
+
+def interruptible() -> None:
+    """In a child process: let SIGINT interrupt it, as Ctrl-C in a terminal does.
+
+    A shell starts background jobs with SIGINT ignored, and children inherit that: tests run
+    from such a job (CI) would otherwise send SIGINT to processes that ignore it.
+    """
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def python(code: str, tag: str, *, env: dict[str, str] | None = None, **kwargs) -> subprocess.Popen:
@@ -21,6 +31,7 @@ def python(code: str, tag: str, *, env: dict[str, str] | None = None, **kwargs) 
         stderr=subprocess.PIPE,
         text=True,
         cwd=ROOT,
+        preexec_fn=interruptible,  # noqa: PLW1509 - before exec, no threads involved
         **kwargs,
     )
 

@@ -16,7 +16,7 @@ import pytest
 
 from mesa_batch import Results
 from mesa_batch.store import read_log
-from tests.helpers import ROOT
+from tests.helpers import ROOT, interruptible
 
 SCRIPT = pathlib.Path(sys.executable).parent / "mesa-batch"
 ENV = {**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "200"}
@@ -121,6 +121,7 @@ def test_ctrl_c_exits_130_and_running_again_resumes(tmp_path):
     process = subprocess.Popen(
         [str(SCRIPT), "run", str(path)], cwd=ROOT, env=slow, text=True,
         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        preexec_fn=interruptible,  # noqa: PLW1509 - before exec, no threads involved
     )  # fmt: skip
     deadline = time.monotonic() + 60
     while sum(e.get("event") == "succeeded" for e in read_log(store)) < 6:
