@@ -234,16 +234,15 @@ def status(store: StoreArgument) -> None:
     if not is_locked(store):
         console.print("no sweep is running on it")
         return
-    log = read_log(store)
-    starts = [e for e in log if e.get("event") == "start"]
+    starts = read_log(store, events=["start"])
     if not starts:
         console.print("a sweep is starting")
         return
     session = starts[-1]
     finished = [
         e
-        for e in log
-        if e.get("session") == session["session"] and e.get("event") in ("succeeded", "failed")
+        for e in read_log(store, events=["succeeded", "failed"])
+        if e.get("session") == session["session"]
     ]
     todo = int(session.get("todo", 0))
     elapsed = time.time() - float(session["t"])
@@ -325,7 +324,7 @@ def failures(store: StoreArgument) -> None:
 
     results = _open(store)
     state = read_state(store)
-    plan = state.plan.set_index("run_id")
+    plan = state.full_plan().set_index("run_id")
     found = results.failures
     if not found:
         console.print(f"{store}: no failed runs")

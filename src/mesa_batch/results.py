@@ -28,7 +28,7 @@ import numpy as np
 from mesa_batch.columns import arrow_table, concat_columns
 from mesa_batch.config import RunConfiguration
 from mesa_batch.errors import ConfigurationError, problem
-from mesa_batch.execute import FAILED, Failure, RunStatus
+from mesa_batch.execute import FAILED, SUCCEEDED, Failure, RunStatus
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -193,8 +193,10 @@ class Results:
         tables: _MemoryTables | _StoreTables,
         configurations: Iterable[RunConfiguration],
     ) -> None:
-        self.planned = list(planned)
-        self.statuses = dict(statuses)
+        self._planned: list[PlannedRun] | None = list(planned)
+        self._statuses: dict[int, RunStatus] | None = dict(statuses)
+        self._load_runs: Any = None
+        self._quick_counts: Any = None
         self._tables = tables
         self._configurations = {c.run_id: c for c in configurations}
         self._frames: dict[str, pd.DataFrame] = {}
@@ -230,22 +232,51 @@ class Results:
         plan = state.plan
         if configurations is not None:
             plan = plan[plan["key"].isin({c.key for c in configs})]
-        planned = [
-            PlannedRun(int(run_id), int(iteration), str(key), int(seed), parameters)
-            for run_id, iteration, key, seed, parameters in zip(
-                plan["run_id"],
-                plan["iteration"],
-                plan["key"],
-                plan["seed"],
-                plan_parameters(plan),
-                strict=True,
-            )
-        ]
-        run_ids = {p.run_id for p in planned}
-        statuses = {s.run_id: s for s in run_statuses(state.runs) if s.run_id in run_ids}
+        run_ids = {int(i) for i in plan["run_id"]}
+
+        def load_runs() -> tuple[list[PlannedRun], dict[int, RunStatus]]:
+            full = state.full_plan()
+            full = full[full["run_id"].isin(run_ids)]
+            planned = [
+                PlannedRun(int(run_id), int(iteration), str(key), int(seed), parameters)
+                for run_id, iteration, key, seed, parameters in zip(
+                    full["run_id"],
+                    full["iteration"],
+                    full["key"],
+                    full["seed"],
+                    plan_parameters(full),
+                    strict=True,
+                )
+            ]
+            statuses = {s.run_id: s for s in run_statuses(state.runs) if s.run_id in run_ids}
+            return planned, statuses
+
+        def counts() -> dict[str, int]:
+            runs = state.runs[state.runs["run_id"].isin(run_ids)]
+            done = int((runs["status"] == SUCCEEDED).sum())
+            failed = int((runs["status"] == FAILED).sum())
+            return {"succeeded": done, "failed": failed, "pending": len(run_ids) - done - failed}
+
         results = cls.__new__(cls)
-        results._setup(planned, statuses, _StoreTables(state, run_ids), configs)
+        results._setup([], {}, _StoreTables(state, run_ids), configs)
+        results._planned = results._statuses = None
+        results._load_runs = load_runs  # read on first use: a store may hold 100,000s of runs
+        results._quick_counts = counts
         return results
+
+    @property
+    def planned(self) -> list[PlannedRun]:
+        """Every run of these results, finished or not."""
+        if self._planned is None:
+            self._planned, self._statuses = self._load_runs()
+        return self._planned
+
+    @property
+    def statuses(self) -> dict[int, RunStatus]:
+        """The outcome of every run that finished, by run id."""
+        if self._statuses is None:
+            self._planned, self._statuses = self._load_runs()
+        return self._statuses
 
     @property
     def configurations(self) -> list[RunConfiguration]:
@@ -377,6 +408,8 @@ class Results:
 
     def counts(self) -> dict[str, int]:
         """How many runs succeeded, failed and are pending."""
+        if self._statuses is None and self._quick_counts is not None:
+            return dict(self._quick_counts())
         counts = {"succeeded": 0, "failed": 0, "pending": 0}
         for run in self.planned:
             status = self.statuses.get(run.run_id)

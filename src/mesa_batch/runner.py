@@ -190,10 +190,10 @@ class BatchRunner:
                 raise
             backend.close()
         self.results = sink.finish("completed")
-        failed = self.results.counts()["failed"]
-        if failed:
+        counts = self.results.counts()
+        if counts["failed"]:
             warnings.warn(
-                f"{failed} of {len(self.results.planned)} runs failed; the others completed. "
+                f"{counts['failed']} of {sum(counts.values())} runs failed; the others completed. "
                 "See results.failures for each failure's stage, message and traceback.",
                 RunFailedWarning,
                 stacklevel=2,

@@ -251,6 +251,10 @@ class StoreState:
     batches: dict[str, dict[pathlib.Path, set[int]]]
     corrupt: list[pathlib.Path]
 
+    def full_plan(self) -> pd.DataFrame:
+        """The plan with every column, the parameters included (read from disk now)."""
+        return _read_plan(self.root, columns=None)
+
     def done_keys(self) -> set[str]:
         """Keys of runs that succeeded and whose data is committed."""
         return set(self.runs.loc[self.runs["status"] == SUCCEEDED, "key"])
@@ -311,7 +315,9 @@ def read_state(root: str | os.PathLike[str]) -> StoreState:
     corrupt: list[pathlib.Path] = []
     batch_rows, batch_parts = _read_runs_parts(path, corrupt)
     batches, complete = _data_parts(path, batch_parts, corrupt)
-    runs = _authoritative_runs(batch_rows, complete, read_log(path))
+    runs = _authoritative_runs(batch_rows, complete, read_log(path, events=[FAILED]))
+    del batch_rows
+    _release_arrow_memory()
     contributes: dict[str, set[int]] = {}
     succeeded = runs[runs["status"] == SUCCEEDED]
     for batch, run_id in zip(succeeded["batch"], succeeded["run_id"], strict=True):
@@ -321,6 +327,13 @@ def read_state(root: str | os.PathLike[str]) -> StoreState:
         for table, parts in batches.items()
     }
     return StoreState(path, meta, plan, runs, by_table, corrupt)
+
+
+def _release_arrow_memory() -> None:
+    """Give Arrow's freed buffers back to the OS (its pool keeps them otherwise)."""
+    import pyarrow as pa  # noqa: PLC0415
+
+    pa.default_memory_pool().release_unused()
 
 
 def _read_json(path: pathlib.Path) -> dict[str, Any]:
@@ -341,14 +354,31 @@ def _read_parquet(path: pathlib.Path, corrupt: list[pathlib.Path]) -> Any:
         return None
 
 
-def _read_plan(root: pathlib.Path) -> pd.DataFrame:
+#: The plan columns read with a store's state; the parameters are read when needed.
+PLAN_COLUMNS: Final = (
+    "run_id",
+    "key",
+    "iteration",
+    "seed",
+    "max_steps",
+    "data_collection_period",
+    "model",
+    "design",
+)
+
+
+def _read_plan(root: pathlib.Path, columns: Sequence[str] | None = PLAN_COLUMNS) -> pd.DataFrame:
     import pandas as pd  # noqa: PLC0415
+    import pyarrow as pa  # noqa: PLC0415
+    import pyarrow.parquet as pq  # noqa: PLC0415
 
     frames = []
     for path in sorted((root / "plan").glob("*.parquet")):
-        table = _read_parquet(path, [])
-        if table is not None:
-            frames.append(table.to_pandas())
+        try:
+            table = pq.read_table(path, columns=None if columns is None else list(columns))
+        except (OSError, pa.ArrowException):
+            continue
+        frames.append(table.to_pandas())
     if not frames:
         return pd.DataFrame({"run_id": pd.Series(dtype="int64"), "key": pd.Series(dtype=str)})
     plan = pd.concat(frames, ignore_index=True).drop_duplicates("key", keep="first")
@@ -358,16 +388,21 @@ def _read_plan(root: pathlib.Path) -> pd.DataFrame:
 def _read_runs_parts(
     root: pathlib.Path, corrupt: list[pathlib.Path]
 ) -> tuple[list[pd.DataFrame], dict[str, list[str]]]:
-    frames, parts = [], {}
+    """Every runs part as one frame (joined in Arrow, converted once), and each batch's parts."""
+    import pyarrow as pa  # noqa: PLC0415
+
+    tables, parts = [], {}
     for path in sorted((root / "runs").glob("*.parquet")):
         table = _read_parquet(path, corrupt)
         if table is None:
             continue
-        frame = table.to_pandas()
-        frames.append(frame)
-        named = str(frame["parts"].iloc[0]) if len(frame) else ""
+        tables.append(table)
+        named = str(table.column("parts")[0]) if table.num_rows else ""
         parts[path.stem] = [p for p in named.split(",") if p]
-    return frames, parts
+    if not tables:
+        return [], parts
+    joined = pa.concat_tables(tables, promote_options="permissive").drop_columns(["parts"])
+    return [joined.to_pandas()], parts
 
 
 def _data_parts(
@@ -426,18 +461,30 @@ def _log_failure(entry: Mapping[str, Any]) -> dict[str, Any]:
     return {name: entry.get(name) for name in RUN_FIELDS} | {"status": FAILED}
 
 
-def read_log(root: pathlib.Path) -> list[dict[str, Any]]:
-    """The status log's entries; a torn or garbled line (a crash mid-append) is skipped."""
+def read_log(
+    root: str | os.PathLike[str], *, events: Iterable[str] | None = None
+) -> list[dict[str, Any]]:
+    """The status log's entries; a torn or garbled line (a crash mid-append) is skipped.
+
+    Args:
+        root: The store directory.
+        events: Only entries of these events (``"failed"``, ``"start"``, ...); lines of other
+            events are not even decoded, which matters for a log of 100,000s of runs.
+    """
+    wanted = None if events is None else [f'"event": "{event}"' for event in events]
     entries = []
     try:
-        lines = (root / "status.jsonl").read_text(errors="replace").splitlines()
+        file = open(pathlib.Path(root) / "status.jsonl", errors="replace")  # noqa: SIM115
     except OSError:
         return []
-    for line in lines:
-        try:
-            entries.append(json.loads(line))
-        except ValueError:
-            continue
+    with file:
+        for line in file:
+            if wanted is not None and not any(marker in line for marker in wanted):
+                continue
+            try:
+                entries.append(json.loads(line))
+            except ValueError:
+                continue
     return entries
 
 
@@ -702,16 +749,31 @@ def _plan(
                         "or replace_store=True to start a new store.",
                     )
                 )
-            configs.append(dataclasses.replace(config, run_id=int(planned[config.key])))
+            configs.append(config.renumbered(int(planned[config.key])))
         else:
-            fresh = dataclasses.replace(config, run_id=next_id)
-            planned[config.key] = next_id
+            fresh = config.renumbered(next_id)  # keys are unique: BatchRunner checked them
             next_id += 1
             configs.append(fresh)
             new.append(fresh)
     if new:
-        _write_parquet(plan_table(new), root / "plan" / f"{session}.parquet")
+        _write_plan(new, root / "plan" / f"{session}.parquet")
     return configs
+
+
+def _write_plan(configs: Sequence[RunConfiguration], path: pathlib.Path) -> None:
+    """Write plan rows atomically, a row group per chunk: a huge plan never sits in memory."""
+    import pyarrow.parquet as pq  # noqa: PLC0415
+
+    chunk = 20_000
+
+    def write(file: Any) -> None:
+        first = plan_table(configs[:chunk])
+        with pq.ParquetWriter(file, first.schema) as writer:
+            writer.write_table(first)
+            for start in range(chunk, len(configs), chunk):
+                writer.write_table(plan_table(configs[start : start + chunk]))
+
+    _atomic_write(path, write)
 
 
 def plan_table(configs: Sequence[RunConfiguration]) -> Any:
@@ -785,35 +847,36 @@ def _start_meta(
 
 def run_statuses(runs: pd.DataFrame) -> list[RunStatus]:
     """The statuses recorded in a store's runs table."""
-    statuses = []
-    for row in runs.itertuples(index=False):
-        row_any: Any = row
-        failure = None
-        if row.status == FAILED:
-            failure = Failure(
+    if "worker_time" not in runs:
+        runs = runs.assign(worker_time=0.0)
+    columns = runs[["run_id", "steps", "wall_time", "model_time", "worker_time"]]
+    numbers: list[list[float]] = columns.astype(float).fillna(0.0).to_numpy().tolist()
+    failures = (
+        {
+            index: Failure(
                 stage=str(row.failure_stage),
                 exception_type=str(row.failure_type),
                 message=str(row.failure_message),
                 traceback=str(row.failure_traceback or ""),
             )
-        statuses.append(
-            RunStatus(
-                run_id=int(row_any.run_id),
-                key=str(row.key),
-                status=str(row.status),
-                steps=_int(row.steps),
-                wall_time=_float(row.wall_time),
-                model_time=_float(row.model_time),
-                failure=failure,
-                worker_time=_float(getattr(row, "worker_time", None)),
-            )
+            for index, row in enumerate(runs.itertuples(index=False))
+            if row.status == FAILED
+        }
+        if (runs["status"] == FAILED).any()
+        else {}
+    )
+    return [
+        RunStatus(
+            run_id=int(run_id),
+            key=key,
+            status=status,
+            steps=int(steps),
+            wall_time=times[0],
+            model_time=times[1],
+            failure=failures.get(index),
+            worker_time=times[2],
         )
-    return statuses
-
-
-def _int(value: Any) -> int:
-    return 0 if value is None or np.isnan(value) else int(value)
-
-
-def _float(value: Any) -> float:
-    return 0.0 if value is None or np.isnan(value) else float(value)
+        for index, ((run_id, steps, *times), key, status) in enumerate(
+            zip(numbers, runs["key"].tolist(), runs["status"].tolist(), strict=True)
+        )
+    ]

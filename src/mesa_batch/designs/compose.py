@@ -73,7 +73,7 @@ def concat(*designs: Iterable[RunConfiguration]) -> list[RunConfiguration]:
                     "Build the designs with the same master seed=.",
                 )
             )
-    return [dataclasses.replace(c, run_id=i) for i, c in enumerate(kept.values())]
+    return [c.renumbered(i) for i, c in enumerate(kept.values())]
 
 
 def replicate(
