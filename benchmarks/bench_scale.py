@@ -85,7 +85,7 @@ def child_runner(runs: int, store: str, engine: str) -> dict[str, Any]:
     if executor is not None:
         executor.close()
         cluster.close()
-    worker = sum(s.worker_time for s in results.statuses.values())
+    worker = float(results.runs["worker_time"].sum())
     return {
         "start": start_wall,
         "end": end_wall,

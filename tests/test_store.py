@@ -187,3 +187,20 @@ def test_counter_model_tables_in_a_store(tmp_path):
             stored.dataframe(table), memory.dataframe(table), check_dtype=False
         )
     assert pathlib.Path(tmp_path, "data", "agents.Walker").is_dir()
+
+
+def test_the_runs_table_of_a_store_is_the_same_read_by_column_or_by_run(tmp_path):
+    needed = tmp_path / "needed"
+    points = [{"n": 1}, {"n": 2, "needs": str(needed)}, {"n": 3}]
+    with pytest.warns(RunFailedWarning, match="1 of 3 runs failed"):
+        run(manual(FlakyModel, points, max_steps=2, seed=1), tmp_path / "store")
+    for part in (tmp_path / "store" / "runs").glob("*.parquet"):  # run 0's record is lost
+        if pd.read_parquet(part)["run_id"].tolist() == [0]:
+            part.unlink()
+    by_column = Results.open(tmp_path / "store")
+    by_run = Results.open(tmp_path / "store")
+    assert len(by_run.statuses) == 2  # built from run statuses from now on
+    pd.testing.assert_frame_equal(by_column.runs, by_run.runs)
+    assert by_column.runs["status"].tolist() == ["pending", "failed", "succeeded"]
+    assert by_column.runs["failure_type"].fillna("-").tolist() == ["-", "FileNotFoundError", "-"]
+    assert by_column.counts() == {"succeeded": 1, "failed": 1, "pending": 1}

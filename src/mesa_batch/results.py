@@ -20,7 +20,7 @@ from __future__ import annotations
 import dataclasses
 import pathlib
 import warnings
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -196,7 +196,11 @@ class Results:
         self._planned: list[PlannedRun] | None = list(planned)
         self._statuses: dict[int, RunStatus] | None = dict(statuses)
         self._load_runs: Any = None
-        self._quick_counts: Any = None
+        #: The store's outcome table for these runs, when read from a store (columnar: cheap
+        #: counts and overhead without a Python object per run).
+        self._outcomes: pd.DataFrame | None = None
+        self._planned_count = 0
+        self._read_plan: Callable[[], pd.DataFrame] | None = None
         self._tables = tables
         self._configurations = {c.run_id: c for c in configurations}
         self._frames: dict[str, pd.DataFrame] = {}
@@ -221,7 +225,12 @@ class Results:
         Raises:
             ConfigurationError: The directory is not a mesa_batch store.
         """
-        from mesa_batch.store import plan_parameters, read_state, run_statuses  # noqa: PLC0415
+        from mesa_batch.store import (  # noqa: PLC0415
+            plan_parameters,
+            read_state,
+            run_statuses,
+            string_isin,
+        )
 
         state = read_state(store)
         if not state.meta:
@@ -231,12 +240,15 @@ class Results:
         configs = list(configurations) if configurations is not None else []
         plan = state.plan
         if configurations is not None:
-            plan = plan[plan["key"].isin({c.key for c in configs})]
+            plan = plan[string_isin(plan["key"], {c.key for c in configs})]
         run_ids = {int(i) for i in plan["run_id"]}
 
-        def load_runs() -> tuple[list[PlannedRun], dict[int, RunStatus]]:
+        def read_plan() -> pd.DataFrame:
             full = state.full_plan()
-            full = full[full["run_id"].isin(run_ids)]
+            return full[full["run_id"].isin(run_ids)]
+
+        def load_runs() -> tuple[list[PlannedRun], dict[int, RunStatus]]:
+            full = read_plan()
             planned = [
                 PlannedRun(int(run_id), int(iteration), str(key), int(seed), parameters)
                 for run_id, iteration, key, seed, parameters in zip(
@@ -251,17 +263,13 @@ class Results:
             statuses = {s.run_id: s for s in run_statuses(state.runs) if s.run_id in run_ids}
             return planned, statuses
 
-        def counts() -> dict[str, int]:
-            runs = state.runs[state.runs["run_id"].isin(run_ids)]
-            done = int((runs["status"] == SUCCEEDED).sum())
-            failed = int((runs["status"] == FAILED).sum())
-            return {"succeeded": done, "failed": failed, "pending": len(run_ids) - done - failed}
-
         results = cls.__new__(cls)
         results._setup([], {}, _StoreTables(state, run_ids), configs)
         results._planned = results._statuses = None
         results._load_runs = load_runs  # read on first use: a store may hold 100,000s of runs
-        results._quick_counts = counts
+        results._read_plan = read_plan
+        results._outcomes = state.runs[state.runs["run_id"].isin(run_ids)]
+        results._planned_count = len(run_ids)
         return results
 
     @property
@@ -342,6 +350,8 @@ class Results:
     def _runs_frame(self) -> pd.DataFrame:
         import pandas as pd  # noqa: PLC0415
 
+        if self._statuses is None and self._read_plan is not None:
+            return self._store_runs_frame()
         columns: dict[str, list[Any]] = {name: [] for name in (*RUN_COLUMNS, *FAILURE_COLUMNS)}
         parameters: dict[str, list[Any]] = {name: [] for name in self.parameter_names}
         for config in self.planned:
@@ -374,6 +384,43 @@ class Results:
             data[name if name not in data else f"{name} (parameter)"] = _column(values)
         return pd.DataFrame(data)
 
+    def _store_runs_frame(self) -> pd.DataFrame:
+        """:meth:`_runs_frame` from a store's plan and outcome tables, column by column."""
+        import pandas as pd  # noqa: PLC0415
+
+        from mesa_batch.store import plan_parameters  # noqa: PLC0415
+
+        assert self._read_plan is not None
+        assert self._outcomes is not None
+        plan = self._read_plan()
+        run_ids = plan["run_id"].to_numpy()
+        outcomes = self._outcomes.drop_duplicates("run_id").set_index("run_id").reindex(run_ids)
+        missing = outcomes["status"].isna().to_numpy()
+
+        def column(name: str, *, number: bool = False) -> list[Any]:
+            values = outcomes[name] if name in outcomes else pd.Series(None, index=outcomes.index)
+            if number:  # a run's unknown count or time is 0, as in its RunStatus
+                values = values.astype(float).fillna(0.0)
+            return [None if gone else v for v, gone in zip(values.tolist(), missing, strict=True)]
+
+        data: dict[str, Any] = {
+            "run_id": run_ids.tolist(),
+            "iteration": plan["iteration"].tolist(),
+            "key": plan["key"].tolist(),
+            "seed": pd.array(plan["seed"].tolist(), dtype="UInt64"),
+            "status": [PENDING if s is None else s for s in column("status")],
+            "steps": pd.array(column("steps", number=True), dtype="Int64"),
+        }
+        for name in ("wall_time", "model_time", "worker_time"):
+            data[name] = pd.array(column(name, number=True), dtype="Float64")
+        for name in FAILURE_COLUMNS:
+            data[name] = [v if isinstance(v, str) else None for v in column(name)]
+        parameters = plan_parameters(plan)
+        for name in dict.fromkeys(n for p in parameters for n in p):
+            values = [p.get(name) for p in parameters]
+            data[name if name not in data else f"{name} (parameter)"] = _column(values)
+        return pd.DataFrame(data)
+
     # -- failures and summary -------------------------------------------------------------
 
     @property
@@ -400,16 +447,27 @@ class Results:
         collecting, joining tables, writing parts); model time is the time inside the model's
         ``__init__`` and ``step()``. Reading the model's data counts as overhead.
         """
-        statuses = [s for s in self.statuses.values() if s.worker_time > 0]
-        worker = sum(s.worker_time for s in statuses)
+        if self._statuses is None and self._outcomes is not None:
+            outcomes = self._outcomes
+            if "worker_time" not in outcomes:  # written before worker times were recorded
+                return None
+            timed = outcomes[outcomes["worker_time"].fillna(0.0) > 0]
+            worker, model = float(timed["worker_time"].sum()), float(timed["model_time"].sum())
+        else:
+            statuses = [s for s in self.statuses.values() if s.worker_time > 0]
+            worker = sum(s.worker_time for s in statuses)
+            model = sum(s.model_time for s in statuses)
         if not worker:
             return None
-        return max(0.0, 1 - sum(s.model_time for s in statuses) / worker)
+        return max(0.0, 1 - model / worker)
 
     def counts(self) -> dict[str, int]:
         """How many runs succeeded, failed and are pending."""
-        if self._statuses is None and self._quick_counts is not None:
-            return dict(self._quick_counts())
+        if self._statuses is None and self._outcomes is not None:
+            statuses = self._outcomes["status"]
+            done, failed = int((statuses == SUCCEEDED).sum()), int((statuses == FAILED).sum())
+            pending = self._planned_count - done - failed
+            return {"succeeded": done, "failed": failed, "pending": pending}
         counts = {"succeeded": 0, "failed": 0, "pending": 0}
         for run in self.planned:
             status = self.statuses.get(run.run_id)
