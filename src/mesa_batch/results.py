@@ -228,6 +228,7 @@ class Results:
         from mesa_batch.store import (  # noqa: PLC0415
             plan_parameters,
             read_state,
+            release_arrow_memory,
             run_statuses,
             string_isin,
         )
@@ -268,7 +269,9 @@ class Results:
         results._planned = results._statuses = None
         results._load_runs = load_runs  # read on first use: a store may hold 100,000s of runs
         results._read_plan = read_plan
-        results._outcomes = state.runs[state.runs["run_id"].isin(run_ids)]
+        mine = state.runs["run_id"].isin(run_ids)
+        results._outcomes = state.runs if mine.all() else state.runs[mine]
+        release_arrow_memory()
         results._planned_count = len(run_ids)
         return results
 

@@ -317,7 +317,7 @@ def read_state(root: str | os.PathLike[str]) -> StoreState:
     batches, complete = _data_parts(path, batch_parts, corrupt)
     runs = _authoritative_runs(batch_rows, complete, read_log(path, events=[FAILED]))
     del batch_rows
-    _release_arrow_memory()
+    release_arrow_memory()
     succeeded = runs[runs["status"] == SUCCEEDED]
     contributes = {
         str(batch): set(run_ids.tolist())
@@ -330,7 +330,7 @@ def read_state(root: str | os.PathLike[str]) -> StoreState:
     return StoreState(path, meta, plan, runs, by_table, corrupt)
 
 
-def _release_arrow_memory() -> None:
+def release_arrow_memory() -> None:
     """Give Arrow's freed buffers back to the OS (its pool keeps them otherwise)."""
     import pyarrow as pa  # noqa: PLC0415
 
@@ -706,6 +706,7 @@ def open_session(
         log = open(path / "status.jsonl", "a")  # noqa: SIM115 - held for the session
         opened = Session(path, session, configs, todo, PartWriter(str(path), session), lock, log)
         opened.event("start", pid=os.getpid(), host=socket.gethostname(), todo=len(todo))
+        release_arrow_memory()  # writing the plan of 100,000 runs leaves ~40 MB in Arrow's pool
     except BaseException:
         lock.release()
         raise
