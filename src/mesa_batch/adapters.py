@@ -276,16 +276,19 @@ class DataCollectorSource(DataSource):
         records = getattr(dc, "_agent_records", None)
         if not isinstance(records, dict):
             return _select(self._agent_table(dc.get_agent_vars_dataframe()), self.period)
-        keep = selected_steps(self.steps_of(records), self.period)
-        rows = [
-            row for key, rows in records.items() if self.clock.get(key, key) in keep for row in rows
-        ]
+        steps = dict(zip(records, self.steps_of(records), strict=True))
+        keep = selected_steps(list(steps.values()), self.period)
+        kept = [(steps[key], rows) for key, rows in records.items() if steps[key] in keep]
+        rows = [row for _, rows in kept for row in rows]
         if not rows:
             return {"step": [], "agent_id": [], **{name: [] for name in names}}
         if not isinstance(rows[0], tuple) or len(rows[0]) != 2 + len(names):
             return _select(self._agent_table(dc.get_agent_vars_dataframe()), self.period)
-        keys, ids, *values = zip(*rows, strict=True)
-        columns: Columns = {"step": self.steps_of(keys), "agent_id": list(ids)}
+        _, ids, *values = zip(*rows, strict=True)
+        step_column: list[int] = []
+        for step, rows_at in kept:  # one step per collection, not one lookup per row
+            step_column.extend([step] * len(rows_at))
+        columns: Columns = {"step": step_column, "agent_id": list(ids)}
         columns |= {name: list(column) for name, column in zip(names, values, strict=True)}
         return columns
 

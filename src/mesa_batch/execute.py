@@ -181,10 +181,16 @@ class Writer(Protocol):
     def commit(
         self,
         tables: dict[str, dict[str, np.ndarray]],
-        statuses: Sequence[RunStatus],
+        statuses: list[RunStatus],
         batch: str,
-    ) -> None:
-        """Commit a batch atomically under the id ``batch``; raise ``OSError`` if it cannot."""
+        *,
+        started: float,
+    ) -> list[RunStatus]:
+        """Commit a batch atomically under the id ``batch``; raise ``OSError`` if it cannot.
+
+        Returns the statuses as committed: with their worker time (see
+        :func:`with_worker_time`), measured from ``started`` once the batch's data is written.
+        """
         ...
 
 
@@ -228,14 +234,14 @@ def execute_batch(
     tables = {name: concat_columns(parts) for name, parts in chunks.items()}
     if writer is not None:
         try:
-            writer.commit(tables, _with_worker_time(statuses, start), task or _fresh_task())
+            committed = writer.commit(tables, statuses, task or _fresh_task(), started=start)
         except OSError as error:
             return BatchResult(
                 statuses=[], tables={}, interrupted=interrupted, storage_error=str(error)
             )
-        tables = {}
+        return BatchResult(statuses=committed, tables={}, interrupted=interrupted)
     return BatchResult(
-        statuses=_with_worker_time(statuses, start), tables=tables, interrupted=interrupted
+        statuses=with_worker_time(statuses, start), tables=tables, interrupted=interrupted
     )
 
 
@@ -245,8 +251,11 @@ def _fresh_task() -> str:
     return uuid.uuid4().hex[:12]
 
 
-def _with_worker_time(statuses: list[RunStatus], start: float) -> list[RunStatus]:
-    """Give each run an equal share of the batch time spent outside runs."""
+def with_worker_time(statuses: list[RunStatus], start: float) -> list[RunStatus]:
+    """Give each run an equal share of its batch's time (since ``start``) spent outside runs.
+
+    That time is the batch's own work: joining the runs' tables, writing its parts.
+    """
     if not statuses:
         return statuses
     elapsed = time.perf_counter() - start

@@ -45,7 +45,7 @@ import numpy as np
 from mesa_batch.columns import arrow_table
 from mesa_batch.config import RunConfiguration
 from mesa_batch.errors import ConfigurationError, MesaBatchError, problem
-from mesa_batch.execute import FAILED, SUCCEEDED, Failure, RunStatus
+from mesa_batch.execute import FAILED, SUCCEEDED, Failure, RunStatus, with_worker_time
 from mesa_batch.models import model_path
 
 if TYPE_CHECKING:
@@ -164,9 +164,11 @@ class PartWriter:
     def commit(
         self,
         tables: Mapping[str, Mapping[str, np.ndarray]],
-        statuses: Sequence[RunStatus],
+        statuses: list[RunStatus],
         batch: str,
-    ) -> None:
+        *,
+        started: float,
+    ) -> list[RunStatus]:
         """Commit a batch: its data parts, then its runs part.
 
         Args:
@@ -174,6 +176,11 @@ class PartWriter:
             statuses: The batch's run statuses.
             batch: The batch's task id; the parts are named ``<session>-<batch>``, so a task
                 executed twice replaces its own files with the same content.
+            started: When the batch started (``time.perf_counter()``): the worker times of
+                its runs include writing its data parts.
+
+        Returns:
+            The statuses as committed, with their worker times.
 
         Raises:
             StoreWriteError: A part could not be written; nothing of the batch is committed.
@@ -185,6 +192,7 @@ class PartWriter:
             for name in written:
                 table, _ = arrow_table(tables[name])
                 _write_parquet(table, root / "data" / _table_directory(name) / f"{batch}.parquet")
+            statuses = with_worker_time(statuses, started)
             runs, _ = arrow_table(_runs_columns(statuses, batch, written))
             _write_parquet(runs, root / "runs" / f"{batch}.parquet")
         except OSError as error:
@@ -197,6 +205,7 @@ class PartWriter:
                     "sweep again: it resumes with the runs not yet committed.",
                 )
             ) from error
+        return statuses
 
 
 def _runs_columns(
