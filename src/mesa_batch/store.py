@@ -385,7 +385,9 @@ def _read_plan(root: pathlib.Path, columns: Sequence[str] | None = PLAN_COLUMNS)
     frames = []
     for path in sorted((root / "plan").glob("*.parquet")):
         try:
-            table = pq.read_table(path, columns=None if columns is None else list(columns))
+            present = None if columns is None else set(pq.read_schema(path).names)
+            wanted = None if present is None else [c for c in columns or () if c in present]
+            table = pq.read_table(path, columns=wanted)
         except (OSError, pa.ArrowException):
             continue
         frames.append(table.to_pandas())
@@ -497,7 +499,8 @@ def read_log(
         events: Only entries of these events (``"failed"``, ``"start"``, ...); lines of other
             events are not even decoded, which matters for a log of 100,000s of runs.
     """
-    wanted = None if events is None else [f'"event": "{event}"' for event in events]
+    kinds = None if events is None else set(events)
+    wanted = None if kinds is None else [f'"event": "{event}"' for event in kinds]
     entries = []
     try:
         file = open(pathlib.Path(root) / "status.jsonl", errors="replace")  # noqa: SIM115
@@ -508,9 +511,11 @@ def read_log(
             if wanted is not None and not any(marker in line for marker in wanted):
                 continue
             try:
-                entries.append(json.loads(line))
+                entry = json.loads(line)
             except ValueError:
                 continue
+            if kinds is None or (isinstance(entry, dict) and entry.get("event") in kinds):
+                entries.append(entry)
     return entries
 
 
