@@ -414,7 +414,8 @@ def _read_runs_parts(
     if not tables:
         return [], parts
     joined = pa.concat_tables(tables, promote_options="permissive").drop_columns(["parts"])
-    return [joined.to_pandas()], parts
+    del tables  # so that converting can free each Arrow column as it goes
+    return [joined.to_pandas(self_destruct=True, split_blocks=True)], parts
 
 
 def _data_parts(
@@ -459,16 +460,22 @@ def _authoritative_runs(
     frames = [f for f in frames if len(f)] + ([pd.DataFrame(logged)] if logged else [])
     if not frames:
         return pd.DataFrame({name: [] for name in RUN_FIELDS})
-    runs = pd.concat(frames, ignore_index=True)
-    succeeded = runs[(runs["status"] == SUCCEEDED) & string_isin(runs["batch"], complete)]
-    if not succeeded["key"].is_unique:  # an engine ran a batch twice, or a run was retried
-        succeeded = succeeded.sort_values(["key", "batch"]).drop_duplicates("key", keep="first")
-    failed = runs[runs["status"] == FAILED]
-    if len(failed):
-        failed = failed[~string_isin(failed["key"], succeeded["key"])]
-        failed = failed.drop_duplicates("key", keep="last")  # parts by batch id, then the log
-        succeeded = pd.concat([succeeded, failed], ignore_index=True)
-    return succeeded.sort_values("run_id", ignore_index=True)
+    runs = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+    del frames
+    succeeded = (runs["status"] == SUCCEEDED).to_numpy(dtype=bool, na_value=False)
+    succeeded = succeeded & string_isin(runs["batch"], complete)
+    failed = (runs["status"] == FAILED).to_numpy(dtype=bool, na_value=False)
+    if succeeded.all() and runs["key"].is_unique:  # the common case: no copy but the sort
+        return runs.sort_values("run_id", ignore_index=True)
+    good = runs[succeeded]
+    if not good["key"].is_unique:  # an engine ran a batch twice, or a run was retried
+        good = good.sort_values(["key", "batch"]).drop_duplicates("key", keep="first")
+    if failed.any():
+        bad = runs[failed]
+        bad = bad[~string_isin(bad["key"], good["key"])]
+        bad = bad.drop_duplicates("key", keep="last")  # parts by batch id, then the log
+        good = pd.concat([good, bad], ignore_index=True)
+    return good.sort_values("run_id", ignore_index=True)
 
 
 def string_isin(column: pd.Series, values: Iterable[str]) -> np.ndarray:
