@@ -234,15 +234,14 @@ def status(store: StoreArgument) -> None:
     if not is_locked(store):
         console.print("no sweep is running on it")
         return
-    starts = read_log(store, events=["start"])
+    log = read_log(store, events=["start", "succeeded", "failed"])  # one pass over the log
+    starts = [e for e in log if e.get("event") == "start"]
     if not starts:
         console.print("a sweep is starting")
         return
     session = starts[-1]
     finished = [
-        e
-        for e in read_log(store, events=["succeeded", "failed"])
-        if e.get("session") == session["session"]
+        e for e in log if e.get("session") == session["session"] and e.get("event") != "start"
     ]
     todo = int(session.get("todo", 0))
     elapsed = time.time() - float(session["t"])

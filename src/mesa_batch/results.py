@@ -243,6 +243,8 @@ class Results:
         if configurations is not None:
             plan = plan[string_isin(plan["key"], {c.key for c in configs})]
         run_ids = {int(i) for i in plan["run_id"]}
+        mine = state.runs["run_id"].isin(run_ids)
+        outcomes = state.runs if mine.all() else state.runs[mine]
 
         def read_plan() -> pd.DataFrame:
             full = state.full_plan()
@@ -261,16 +263,14 @@ class Results:
                     strict=True,
                 )
             ]
-            statuses = {s.run_id: s for s in run_statuses(state.runs) if s.run_id in run_ids}
-            return planned, statuses
+            return planned, {s.run_id: s for s in run_statuses(outcomes)}
 
         results = cls.__new__(cls)
         results._setup([], {}, _StoreTables(state, run_ids), configs)
         results._planned = results._statuses = None
         results._load_runs = load_runs  # read on first use: a store may hold 100,000s of runs
         results._read_plan = read_plan
-        mine = state.runs["run_id"].isin(run_ids)
-        results._outcomes = state.runs if mine.all() else state.runs[mine]
+        results._outcomes = outcomes
         release_arrow_memory()
         results._planned_count = len(run_ids)
         return results
@@ -356,7 +356,6 @@ class Results:
         if self._statuses is None and self._read_plan is not None:
             return self._store_runs_frame()
         columns: dict[str, list[Any]] = {name: [] for name in (*RUN_COLUMNS, *FAILURE_COLUMNS)}
-        parameters: dict[str, list[Any]] = {name: [] for name in self.parameter_names}
         for config in self.planned:
             status = self.statuses.get(config.run_id)
             failure = status.failure if status is not None else None
@@ -376,15 +375,12 @@ class Results:
             }
             for name, value in row.items():
                 columns[name].append(value)
-            for name, values in parameters.items():
-                values.append(config.parameters.get(name))
         data: dict[str, Any] = dict(columns)
         data["seed"] = pd.array(columns["seed"], dtype="UInt64")
         data["steps"] = pd.array(columns["steps"], dtype="Int64")
         for name in ("wall_time", "model_time", "worker_time"):
             data[name] = pd.array(columns[name], dtype="Float64")
-        for name, values in parameters.items():
-            data[name if name not in data else f"{name} (parameter)"] = _column(values)
+        _add_parameter_columns(data, [run.parameters for run in self.planned])
         return pd.DataFrame(data)
 
     def _store_runs_frame(self) -> pd.DataFrame:
@@ -418,10 +414,7 @@ class Results:
             data[name] = pd.array(column(name, number=True), dtype="Float64")
         for name in FAILURE_COLUMNS:
             data[name] = [v if isinstance(v, str) else None for v in column(name)]
-        parameters = plan_parameters(plan)
-        for name in dict.fromkeys(n for p in parameters for n in p):
-            values = [p.get(name) for p in parameters]
-            data[name if name not in data else f"{name} (parameter)"] = _column(values)
+        _add_parameter_columns(data, plan_parameters(plan))
         return pd.DataFrame(data)
 
     # -- failures and summary -------------------------------------------------------------
@@ -572,6 +565,16 @@ class Results:
             pq.write_table(_arrow_table(self.dataframe(table), table), path)
             written.append(path)
         return written
+
+
+def _add_parameter_columns(data: dict[str, Any], parameters: Sequence[Mapping[str, Any]]) -> None:
+    """Add a column per parameter name (in order of first appearance) to a runs table.
+
+    A parameter named like a runs column gets the suffix `` (parameter)``.
+    """
+    for name in dict.fromkeys(n for point in parameters for n in point):
+        values = [point.get(name) for point in parameters]
+        data[name if name not in data else f"{name} (parameter)"] = _column(values)
 
 
 def _column(values: list[Any]) -> Any:
