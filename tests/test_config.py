@@ -117,3 +117,35 @@ def test_bad_input_is_refused_with_a_clear_message(overrides, error, message):
 def test_with_iteration_needs_a_design():
     with pytest.raises(ConfigurationError, match=r"with_iteration\(\) needs a configuration made"):
         make().with_iteration(1)
+
+
+def test_a_replica_is_the_configuration_built_anew_and_shares_its_point():
+    config = make(max_steps=20, data_collection_period=2, model_reporters={"n": "num_agents"})
+    replica = config.replica(3, run_id=11, seed=99)
+    built = make(
+        max_steps=20,
+        data_collection_period=2,
+        model_reporters={"n": "num_agents"},
+        iteration=3,
+        run_id=11,
+        seed=99,
+    )
+    for field in dataclasses.fields(RunConfiguration):
+        assert getattr(replica, field.name) == getattr(built, field.name), field.name
+    assert replica.key != config.key
+    assert replica.parameters is config.parameters
+    assert replica.point_key is config.point_key
+    assert pickle.loads(pickle.dumps(replica)) == replica
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        ({"iteration": -1, "run_id": 0, "seed": 1}, "iteration must be an int >= 0"),
+        ({"iteration": 1, "run_id": "2", "seed": 1}, "run_id must be an int >= 0"),
+        ({"iteration": 1, "run_id": 2, "seed": 2**64}, "seed"),
+    ],
+)
+def test_a_replica_refuses_bad_input(arguments, message):
+    with pytest.raises(ConfigurationError, match=message):
+        make().replica(arguments.pop("iteration"), **arguments)

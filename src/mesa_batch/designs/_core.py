@@ -182,19 +182,28 @@ def cross(
         The configurations, run ids ``0 .. len - 1``.
     """
     point_keys = number_points(model_cls, points)
-    return [
+    first = [
         RunConfiguration(
             model_cls=model_cls,
             parameters=point,
-            run_id=iteration * len(points) + j,
-            iteration=iteration,
-            seed=seed_of(iteration, key),
+            run_id=j,
+            iteration=0,
+            seed=seed_of(0, key),
             occurrence=occurrence,
             point=j,
             **settings,
         )
-        for iteration in range(iterations)
         for j, (point, (key, occurrence)) in enumerate(zip(points, point_keys, strict=True))
+    ]
+    # later iterations share their point's validated parameters and point key
+    return first + [
+        config.replica(
+            iteration,
+            run_id=iteration * len(points) + config.point,
+            seed=seed_of(iteration, config.point_key),
+        )
+        for iteration in range(1, iterations)
+        for config in first
     ]
 
 
