@@ -143,7 +143,7 @@ class _MemoryTables:
 class _StoreTables:
     """Tables read lazily from a store's Parquet parts."""
 
-    def __init__(self, state: StoreState, run_ids: set[int]):
+    def __init__(self, state: StoreState, run_ids: np.ndarray):
         self._state = state
         self._run_ids = run_ids
 
@@ -151,7 +151,7 @@ class _StoreTables:
         return [name for name, parts in self._state.batches.items() if parts]
 
     def load(self, table: str) -> pd.DataFrame:
-        frame = self._state.read_table(table, self._run_ids)
+        frame = self._state.read_table(table, self._run_ids.tolist())
         return frame if len(frame) else _empty()
 
 
@@ -225,6 +225,21 @@ class Results:
         Raises:
             ConfigurationError: The directory is not a mesa_batch store.
         """
+        return cls._from_store(store, configurations)
+
+    @classmethod
+    def _from_store(
+        cls,
+        store: str | pathlib.Path,
+        configurations: Iterable[RunConfiguration] | None,
+        *,
+        store_run_ids: bool = False,
+    ) -> Results:
+        """:meth:`open`; with ``store_run_ids``, the configurations carry the store's run ids.
+
+        The runner's configurations do (the store renumbered them), and then the plan need not
+        be read to find their runs.
+        """
         from mesa_batch.store import (  # noqa: PLC0415
             plan_parameters,
             read_state,
@@ -239,10 +254,14 @@ class Results:
                 problem("store", "must be a mesa_batch store directory", str(store))
             )
         configs = list(configurations) if configurations is not None else []
-        plan = state.plan
-        if configurations is not None:
-            plan = plan[string_isin(plan["key"], {c.key for c in configs})]
-        run_ids = {int(i) for i in plan["run_id"]}
+        if configurations is None:
+            run_ids = state.planned_run_ids()
+        elif store_run_ids:
+            run_ids = np.unique(np.fromiter((c.run_id for c in configs), np.int64, len(configs)))
+        else:
+            plan = state.plan
+            wanted = string_isin(plan["key"], {c.key for c in configs})
+            run_ids = np.sort(plan.loc[wanted, "run_id"].to_numpy(dtype=np.int64))
         mine = state.runs["run_id"].isin(run_ids)
         outcomes = state.runs if mine.all() else state.runs[mine]
 

@@ -254,7 +254,8 @@ class _StoreSink:
 
     def finish(self, reason: str) -> Results:
         self.session.close(reason)
-        return Results.open(self.session.root, configurations=self.configurations)
+        # the session's configurations carry the store's run ids: no plan to read for them
+        return Results._from_store(self.session.root, self.configurations, store_run_ids=True)
 
 
 @contextlib.contextmanager

@@ -247,7 +247,6 @@ class StoreState:
     Attributes:
         root: The store directory.
         meta: The contents of ``store.json`` (empty for a store never written).
-        plan: One row per planned run (``run_id``, ``key``, ``iteration``, ``seed``, ...).
         runs: The authoritative outcome of every finished run, one row per key.
         batches: Per table, the committed, readable parts and the run ids each may contribute.
         corrupt: Files that could not be read.
@@ -255,10 +254,27 @@ class StoreState:
 
     root: pathlib.Path
     meta: dict[str, Any]
-    plan: pd.DataFrame
     runs: pd.DataFrame
-    batches: dict[str, dict[pathlib.Path, set[int]]]
+    batches: dict[str, dict[pathlib.Path, np.ndarray]]
     corrupt: list[pathlib.Path]
+    _plan: pd.DataFrame | None = None
+
+    @property
+    def plan(self) -> pd.DataFrame:
+        """One row per planned run (``run_id``, ``key``, ``iteration``, ``seed``, ...).
+
+        Read on first use: counting a sweep's outcomes does not need it.
+        """
+        if self._plan is None:
+            self._plan = _read_plan(self.root)
+        return self._plan
+
+    def planned_run_ids(self) -> np.ndarray:
+        """The run ids of every planned run, sorted (only that plan column is read)."""
+        if self._plan is not None:
+            return np.sort(self._plan["run_id"].to_numpy(dtype=np.int64))
+        frame = _read_plan(self.root, columns=("run_id",), unique_keys=False)
+        return np.unique(frame["run_id"].to_numpy(dtype=np.int64))
 
     def full_plan(self) -> pd.DataFrame:
         """The plan with every column, the parameters included (read from disk now)."""
@@ -290,17 +306,17 @@ class StoreState:
         import pyarrow.compute as pc  # noqa: PLC0415
         import pyarrow.parquet as pq  # noqa: PLC0415
 
-        wanted = None if run_ids is None else set(run_ids)
+        wanted = None if run_ids is None else np.fromiter(run_ids, np.int64)
         pieces = []
         for path, contributes in sorted(self.batches.get(name, {}).items()):
-            keep = contributes if wanted is None else contributes & wanted
-            if not keep:
+            keep = contributes if wanted is None else contributes[np.isin(contributes, wanted)]
+            if not len(keep):
                 continue
             try:
                 table = pq.read_table(path)
             except (OSError, pa.ArrowException):
                 continue  # vanished or unreadable since the state was read
-            mask = pc.is_in(table.column("run_id"), value_set=pa.array(sorted(keep), pa.int64()))
+            mask = pc.is_in(table.column("run_id"), value_set=pa.array(keep, pa.int64()))
             pieces.append(table.filter(mask))
         if not pieces:
             return pd.DataFrame({"run_id": pd.Series(dtype="int64"), "step": []})
@@ -320,23 +336,25 @@ def read_state(root: str | os.PathLike[str]) -> StoreState:
     """
     path = pathlib.Path(root)
     meta = _read_json(path / "store.json")
-    plan = _read_plan(path)
     corrupt: list[pathlib.Path] = []
-    batch_rows, batch_parts = _read_runs_parts(path, corrupt)
+    outcomes, batch_parts = _read_runs_parts(path, corrupt)
     batches, complete = _data_parts(path, batch_parts, corrupt)
-    runs = _authoritative_runs(batch_rows, complete, read_log(path, events=[FAILED]))
-    del batch_rows
+    runs = _authoritative_runs(outcomes, complete, read_log(path, events=[FAILED]))
+    del outcomes  # converted to pandas column by column: not usable any more
     release_arrow_memory()
     succeeded = runs[runs["status"] == SUCCEEDED]
     contributes = {
-        str(batch): set(run_ids.tolist())
-        for batch, run_ids in succeeded.groupby("batch", sort=False)["run_id"].unique().items()
+        str(batch): np.asarray(run_ids, dtype=np.int64)
+        for batch, run_ids in succeeded.groupby("batch", sort=False, observed=True)["run_id"]
+        .unique()
+        .items()
     }
+    nothing = np.empty(0, dtype=np.int64)
     by_table = {
-        table: {p: contributes.get(batch, set()) for p, batch in parts.items()}
+        table: {p: contributes.get(batch, nothing) for p, batch in parts.items()}
         for table, parts in batches.items()
     }
-    return StoreState(path, meta, plan, runs, by_table, corrupt)
+    return StoreState(path, meta, runs, by_table, corrupt)
 
 
 def release_arrow_memory() -> None:
@@ -353,12 +371,14 @@ def _read_json(path: pathlib.Path) -> dict[str, Any]:
         return {}
 
 
-def _read_parquet(path: pathlib.Path, corrupt: list[pathlib.Path]) -> Any:
+def _read_parquet(
+    path: pathlib.Path, corrupt: list[pathlib.Path], *, dictionary: Sequence[str] = ()
+) -> Any:
     import pyarrow as pa  # noqa: PLC0415
     import pyarrow.parquet as pq  # noqa: PLC0415
 
     try:
-        return pq.read_table(path)
+        return pq.read_table(path, read_dictionary=list(dictionary) or None)
     except (OSError, pa.ArrowException):
         corrupt.append(path)
         return None
@@ -377,7 +397,12 @@ PLAN_COLUMNS: Final = (
 )
 
 
-def _read_plan(root: pathlib.Path, columns: Sequence[str] | None = PLAN_COLUMNS) -> pd.DataFrame:
+def _read_plan(
+    root: pathlib.Path,
+    columns: Sequence[str] | None = PLAN_COLUMNS,
+    *,
+    unique_keys: bool = True,
+) -> pd.DataFrame:
     import pandas as pd  # noqa: PLC0415
     import pyarrow as pa  # noqa: PLC0415
     import pyarrow.parquet as pq  # noqa: PLC0415
@@ -393,29 +418,31 @@ def _read_plan(root: pathlib.Path, columns: Sequence[str] | None = PLAN_COLUMNS)
         frames.append(table.to_pandas())
     if not frames:
         return pd.DataFrame({"run_id": pd.Series(dtype="int64"), "key": pd.Series(dtype=str)})
-    plan = pd.concat(frames, ignore_index=True).drop_duplicates("key", keep="first")
+    plan = pd.concat(frames, ignore_index=True)
+    if unique_keys:
+        plan = plan.drop_duplicates("key", keep="first")
     return plan.sort_values("run_id", ignore_index=True)
 
 
 def _read_runs_parts(
     root: pathlib.Path, corrupt: list[pathlib.Path]
-) -> tuple[list[pd.DataFrame], dict[str, list[str]]]:
-    """Every runs part as one frame (joined in Arrow, converted once), and each batch's parts."""
+) -> tuple[Any, dict[str, list[str]]]:
+    """Every runs part as one Arrow table (None if there is none), and each batch's parts."""
     import pyarrow as pa  # noqa: PLC0415
 
     tables, parts = [], {}
     for path in sorted((root / "runs").glob("*.parquet")):
-        table = _read_parquet(path, corrupt)
+        # a batch id repeats on every row of its batch: read it as a dictionary (~10 MB less
+        # for 100,000 runs, and pandas gets a categorical column)
+        table = _read_parquet(path, corrupt, dictionary=["batch"])
         if table is None:
             continue
         tables.append(table)
         named = str(table.column("parts")[0]) if table.num_rows else ""
         parts[path.stem] = [p for p in named.split(",") if p]
     if not tables:
-        return [], parts
-    joined = pa.concat_tables(tables, promote_options="permissive").drop_columns(["parts"])
-    del tables  # so that converting can free each Arrow column as it goes
-    return [joined.to_pandas(self_destruct=True, split_blocks=True)], parts
+        return None, parts
+    return pa.concat_tables(tables, promote_options="permissive").drop_columns(["parts"]), parts
 
 
 def _data_parts(
@@ -450,14 +477,32 @@ def _data_parts(
     return batches, complete
 
 
-def _authoritative_runs(
-    frames: list[pd.DataFrame], complete: set[str], log: list[dict[str, Any]]
-) -> pd.DataFrame:
-    """One outcome per key: its first committed success, else its latest recorded failure."""
+def _authoritative_runs(parts: Any, complete: set[str], log: list[dict[str, Any]]) -> pd.DataFrame:
+    """One outcome per key: its first committed success, else its latest recorded failure.
+
+    ``parts`` (the runs parts, an Arrow table or None) is converted to pandas column by column,
+    freeing each column as it goes: it must not be used afterwards.
+    """
     import pandas as pd  # noqa: PLC0415
+    import pyarrow as pa  # noqa: PLC0415
+    import pyarrow.compute as pc  # noqa: PLC0415
 
     logged = [_log_failure(entry) for entry in log if entry.get("event") == FAILED]
-    frames = [f for f in frames if len(f)] + ([pd.DataFrame(logged)] if logged else [])
+    frames = [pd.DataFrame(logged)] if logged else []
+    if parts is not None and parts.num_rows:
+        good = pc.and_(
+            pc.equal(parts.column("status"), SUCCEEDED),
+            pc.is_in(parts.column("batch"), value_set=pa.array(sorted(complete), pa.string())),
+        ).fill_null(False)
+        common = pc.all(good).as_py() and pc.count_distinct(parts.column("key")).as_py() == len(
+            parts
+        )  # every run succeeded once and is committed: no Python object per run needed
+        if common and not frames:
+            return _by_run_id(parts.to_pandas(self_destruct=True, split_blocks=True))
+        if "batch" in parts.column_names:  # batch ids get sorted as text below
+            index = parts.column_names.index("batch")
+            parts = parts.set_column(index, "batch", parts.column("batch").cast(pa.string()))
+        frames.insert(0, parts.to_pandas(self_destruct=True, split_blocks=True))
     if not frames:
         return pd.DataFrame({name: [] for name in RUN_FIELDS})
     runs = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
@@ -465,8 +510,6 @@ def _authoritative_runs(
     succeeded = (runs["status"] == SUCCEEDED).to_numpy(dtype=bool, na_value=False)
     succeeded = succeeded & string_isin(runs["batch"], complete)
     failed = (runs["status"] == FAILED).to_numpy(dtype=bool, na_value=False)
-    if succeeded.all() and runs["key"].is_unique:  # the common case: no copy but the sort
-        return runs.sort_values("run_id", ignore_index=True)
     good = runs[succeeded]
     if not good["key"].is_unique:  # an engine ran a batch twice, or a run was retried
         good = good.sort_values(["key", "batch"]).drop_duplicates("key", keep="first")
@@ -475,7 +518,14 @@ def _authoritative_runs(
         bad = bad[~string_isin(bad["key"], good["key"])]
         bad = bad.drop_duplicates("key", keep="last")  # parts by batch id, then the log
         good = pd.concat([good, bad], ignore_index=True)
-    return good.sort_values("run_id", ignore_index=True)
+    return _by_run_id(good)
+
+
+def _by_run_id(runs: pd.DataFrame) -> pd.DataFrame:
+    """The outcomes ordered by run id (a copy only when they are not in order already)."""
+    if runs["run_id"].is_monotonic_increasing:
+        return runs.reset_index(drop=True)
+    return runs.sort_values("run_id", ignore_index=True)
 
 
 def string_isin(column: pd.Series, values: Iterable[str]) -> np.ndarray:
