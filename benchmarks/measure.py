@@ -48,7 +48,9 @@ def run_child(
         if process.returncode != 0:
             raise RuntimeError(f"{' '.join(arguments)} failed with exit {process.returncode}")
         report = json.loads(pathlib.Path(out.name).read_text())
-    window = [used for at, used in samples if report["start"] <= at <= report["end"] + 0.05]
+    # only samples inside the window: what the child does after it (e.g. building a report
+    # table) is not the call's memory
+    window = [used for at, used in samples if report["start"] <= at <= report["end"]]
     report["peak_rss_mb"] = max(window, default=0) / 2**20
     return report
 

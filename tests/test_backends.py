@@ -1,6 +1,7 @@
 """The local pool: loky's reusable executor, equivalent to running in the calling process."""
 
 import pandas as pd
+import pytest
 
 from mesa_batch import BatchRunner, full_factorial
 from mesa_batch.backends import ProcessPoolBackend, SerialBackend, local_pool
@@ -51,3 +52,40 @@ def _pid():
     import os
 
     return os.getpid()
+
+
+def _imported(names):
+    import os
+    import sys
+
+    return os.getpid(), all(name in sys.modules for name in names)
+
+
+def test_warming_up_imports_mesa_and_arrow_in_the_workers():
+    ProcessPoolBackend(2).close(kill=True)  # fresh workers: nothing imported yet
+    backend = ProcessPoolBackend(2)
+    fresh = backend.executor.submit(_imported, ["mesa", "pyarrow.parquet"]).result()
+    assert fresh[1] is False
+    warmed = {future.result() for future in backend.warm_up(store=True)}
+    checks = [backend.executor.submit(_imported, ["mesa", "pyarrow.parquet"]) for _ in range(8)]
+    seen = dict(check.result() for check in checks)
+    assert any(pid in warmed for pid in seen)
+    assert all(imported for pid, imported in seen.items() if pid in warmed)
+    backend.close(kill=True)
+
+
+def test_a_store_that_refuses_the_sweep_leaves_no_warmed_up_worker(tmp_path):
+    import psutil
+
+    from mesa_batch.store import StoreConflictError
+    from tests.models import KwargsModel
+
+    ProcessPoolBackend(2).close(kill=True)
+    BatchRunner(configs(), 1, display_progress=False, store=tmp_path / "store").run()
+    other = full_factorial(KwargsModel, {"n": [1, 2, 3]}, seed=1)
+    runner = BatchRunner(other, 2, display_progress=False, store=tmp_path / "store")
+    with pytest.raises(StoreConflictError, match="a store holds one model"):
+        runner.run()
+    children = psutil.Process().children(recursive=True)
+    workers = [c for c in children if "resource_tracker" not in " ".join(c.cmdline())]
+    assert workers == []

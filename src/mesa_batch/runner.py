@@ -46,6 +46,7 @@ from mesa_batch.backends import (
     Backend,
     BatchSizer,
     ExecutorBackend,
+    ProcessPoolBackend,
     SerialBackend,
     cpu_count,
     local_pool,
@@ -164,7 +165,13 @@ class BatchRunner:
             StoreWriteError: The store could not be written (e.g. the disk is full); every run
                 committed before is kept, and running again resumes.
         """
-        sink = self._sink()
+        warm = self._warm_up()
+        try:
+            sink = self._sink()
+        except BaseException:
+            if warm is not None:  # e.g. Ctrl-C, or the store refused the sweep: no stray workers
+                warm.close(kill=True)
+            raise
         backend = self._backend(len(sink.todo))
         dispatch = _dispatch(sink.todo, backend, sink.writer)
         total = len(sink.configurations)
@@ -210,6 +217,18 @@ class BatchRunner:
             replace_store=self.replace_store,
         )
         return _StoreSink(session)
+
+    def _warm_up(self) -> Backend | None:
+        """Start the local pool's workers before opening a store (that takes a while too)."""
+        if self.store is None or self.executor is not None:
+            return None
+        workers = min(self.number_processes or cpu_count(), len(self.configurations))
+        if workers < 2:
+            return None
+        backend = local_pool(workers)
+        if isinstance(backend, ProcessPoolBackend):
+            backend.warm_up(store=True)
+        return backend
 
     def _backend(self, runs: int) -> Backend:
         if self.executor is not None:
