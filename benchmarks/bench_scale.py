@@ -9,13 +9,20 @@ The tiny wealth model (10 agents, 10 steps, model and agent data every step) run
 store on (1) mesa_batch's process pool (loky, 2 workers) and (2) a Dask ``LocalCluster`` of 2
 single-threaded worker processes (started before the measured call, as a user's cluster is).
 
-Each is compared with the plain serial loop divided by 2. The loop is measured on a sample of
-the same configurations (it is the slow part: 100,000 runs would take minutes) and scaled to
-all runs, in two forms: the model's own work as users write it (build, step, read the
-DataCollector with its public dataframe methods), and the model alone (build and step, no data
-read), before and after the runners (the mean is used: a shared machine drifts). Reported:
+Each is compared with a serial loop divided by 2. The serial loops are measured on a sample of
+the same configurations (100,000 runs would take minutes each) and scaled to all runs, before
+and after the runners (the mean is used: a shared machine drifts), in three forms:
 
-* parallel efficiency = (loop time / 2) / measured time;
+* the plain loop, the model's own work as users write it: build, step, read the DataCollector
+  with its public dataframe methods (the plain loop of ``bench_runners.py``);
+* the same work as the parallel runs, done serially: mesa_batch in one process into a store
+  (``BatchRunner(configs, 1, store=...)``), so the efficiency measures only what running in
+  parallel costs;
+* the model alone: build and step, no data read (a bound no runner that reads data can reach).
+
+Reported:
+
+* parallel efficiency = (serial time / 2) / measured time;
 * the parent process's peak RSS (the workers write the data);
 * dispatch overhead per run = (2 x wall time - the workers' time in batches) / runs: the time
   a worker was not running batches (start-up, waiting for work), per run.
@@ -63,6 +70,15 @@ def child_loop(runs: int, read: bool) -> dict[str, Any]:
     return {"start": start_wall, "end": time.time(), "wall": time.perf_counter() - start}
 
 
+def child_serial(runs: int, store: str) -> dict[str, Any]:
+    from mesa_batch import BatchRunner
+
+    configs = design(runs)
+    start_wall, start = time.time(), time.perf_counter()
+    BatchRunner(configs, 1, display_progress=False, store=store).run()
+    return {"start": start_wall, "end": time.time(), "wall": time.perf_counter() - start}
+
+
 def child_runner(runs: int, store: str, engine: str) -> dict[str, Any]:
     from mesa_batch import BatchRunner
 
@@ -106,6 +122,8 @@ def main() -> int:
         kind, *rest, out = args.child
         if kind == "loop":
             report = child_loop(int(rest[0]), rest[1] == "read")
+        elif kind == "serial":
+            report = child_serial(int(rest[0]), rest[1])
         else:
             report = child_runner(int(rest[0]), rest[1], kind)
         pathlib.Path(out).write_text(json.dumps(report))
@@ -114,10 +132,15 @@ def main() -> int:
     n, sample = args.runs, args.sample
 
     def loop(read: str) -> float:
+        if read == "serial":
+            with tempfile.TemporaryDirectory() as directory:
+                store = str(pathlib.Path(directory) / "store")
+                arguments = [__file__, "--child", "serial", str(sample), store]
+                return float(run_child(arguments, tree=False)["wall"])
         return float(run_child([__file__, "--child", "loop", str(sample), read])["wall"])
 
-    # the loop is measured before and after the runners and averaged: a shared machine drifts
-    before = {read: loop(read) for read in ("read", "model")}
+    # the loops are measured before and after the runners and averaged: a machine drifts
+    before = {read: loop(read) for read in ("read", "serial", "model")}
     reports = {}
     for engine in ("pool", "dask"):
         with tempfile.TemporaryDirectory() as directory:
@@ -125,9 +148,10 @@ def main() -> int:
             reports[engine] = run_child([__file__, "--child", engine, str(n), store], tree=False)
     loops = {read: (before[read] + loop(read)) / 2 * n / sample for read in before}
     print(f"{n:,} tiny runs (10 agents, 10 steps, data every step), 2 workers, into a store")
-    print(f"plain serial loop, scaled from {sample:,} runs (mean of before and after):")
-    print(f"  model + DataCollector dataframes: {loops['read']:8.1f} s")
-    print(f"  model alone:                      {loops['model']:8.1f} s")
+    print(f"serial loops, scaled from {sample:,} runs (mean of before and after):")
+    print(f"  plain loop (model + DataCollector dataframes): {loops['read']:8.1f} s")
+    print(f"  mesa_batch in 1 process, into a store:         {loops['serial']:8.1f} s")
+    print(f"  model alone (nothing read):                    {loops['model']:8.1f} s")
     for engine, report in reports.items():
         if report["succeeded"] != n:
             raise RuntimeError(f"{engine}: {report['succeeded']} of {n} runs succeeded")
@@ -135,9 +159,9 @@ def main() -> int:
         dispatch = (2 * wall - report["worker_time"]) / n
         print(f"{'process pool (loky)' if engine == 'pool' else 'Dask LocalCluster'}:")
         print(f"  wall {wall:.1f} s, {n / wall:,.0f} runs/s")
+        labels = {"read": "plain loop", "serial": "mesa_batch, 1 process", "model": "model alone"}
         for read, loop in loops.items():
-            label = "loop with dataframes" if read == "read" else "model alone"
-            print(f"  parallel efficiency vs {label} / 2: {loop / 2 / wall:6.1%}")
+            print(f"  parallel efficiency vs {labels[read]} / 2: {loop / 2 / wall:6.1%}")
         print(f"  parent peak RSS: {report['peak_rss_mb']:.0f} MB")
         print(f"  dispatch overhead per run: {dispatch * 1e6:.0f} us")
         print(f"  runner overhead (worker time outside model code): {report['overhead']:.1%}")
