@@ -281,7 +281,7 @@ class RunConfiguration:
             run_id: The new run id (unchanged if None).
 
         Returns:
-            The new configuration.
+            The new configuration (a :meth:`replica`: it shares this one's ``parameters``).
 
         Raises:
             ConfigurationError: The configuration was not made by a design, so there is no
@@ -302,12 +302,7 @@ class RunConfiguration:
             iteration,
             common_random_numbers=self.design.common_random_numbers,
         )
-        return dataclasses.replace(
-            self,
-            iteration=iteration,
-            seed=seed,
-            run_id=self.run_id if run_id is None else run_id,
-        )
+        return self.replica(iteration, run_id=self.run_id if run_id is None else run_id, seed=seed)
 
 
 def check_reporters(what: str, reporters: object) -> dict[str, Reporter] | None:
