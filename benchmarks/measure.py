@@ -51,6 +51,9 @@ def run_child(
     # only samples inside the window: what the child does after it (e.g. building a report
     # table) is not the call's memory
     window = [used for at, used in samples if report["start"] <= at <= report["end"]]
+    if not window and samples:  # a call shorter than the sampling period: the nearest sample
+        middle = (report["start"] + report["end"]) / 2
+        window = [min(samples, key=lambda sample: abs(sample[0] - middle))[1]]
     report["peak_rss_mb"] = max(window, default=0) / 2**20
     return report
 

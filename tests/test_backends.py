@@ -74,18 +74,25 @@ def test_warming_up_imports_mesa_and_arrow_in_the_workers():
     backend.close(kill=True)
 
 
-def test_a_store_that_refuses_the_sweep_leaves_no_warmed_up_worker(tmp_path):
+def _workers():
     import psutil
 
+    children = psutil.Process().children(recursive=True)
+    return [c for c in children if "resource_tracker" not in " ".join(c.cmdline())]
+
+
+def test_a_store_with_nothing_left_to_do_or_refusing_the_sweep_starts_no_worker(tmp_path):
     from mesa_batch.store import StoreConflictError
     from tests.models import KwargsModel
 
+    store = tmp_path / "store"
+    first = BatchRunner(configs(), 2, display_progress=False, store=store).run()
+    assert first.counts()["succeeded"] == 9
     ProcessPoolBackend(2).close(kill=True)
-    BatchRunner(configs(), 1, display_progress=False, store=tmp_path / "store").run()
+    again = BatchRunner(configs(), 2, display_progress=False, store=store).run()
+    assert again.counts() == first.counts()
+    assert _workers() == []
     other = full_factorial(KwargsModel, {"n": [1, 2, 3]}, seed=1)
-    runner = BatchRunner(other, 2, display_progress=False, store=tmp_path / "store")
     with pytest.raises(StoreConflictError, match="a store holds one model"):
-        runner.run()
-    children = psutil.Process().children(recursive=True)
-    workers = [c for c in children if "resource_tracker" not in " ".join(c.cmdline())]
-    assert workers == []
+        BatchRunner(other, 2, display_progress=False, store=store).run()
+    assert _workers() == []

@@ -168,11 +168,15 @@ class BatchRunner:
         warm = self._warm_up()
         try:
             sink = self._sink()
-        except BaseException:
-            if warm is not None:  # e.g. Ctrl-C, or the store refused the sweep: no stray workers
+        except KeyboardInterrupt:
+            if warm is not None:  # Ctrl-C while the store was opened: no stray workers
                 warm.close(kill=True)
             raise
-        backend = self._backend(len(sink.todo))
+        try:
+            backend = self._backend(len(sink.todo))
+        except BaseException:
+            self.results = sink.finish("error")  # the store's lock is released
+            raise
         dispatch = _dispatch(sink.todo, backend, sink.writer)
         total = len(sink.configurations)
         with _progress(total, total - len(sink.todo), self.display_progress) as bar:
@@ -219,8 +223,15 @@ class BatchRunner:
         return _StoreSink(session)
 
     def _warm_up(self) -> Backend | None:
-        """Start the local pool's workers before opening a store (that takes a while too)."""
-        if self.store is None or self.executor is not None:
+        """Start the local pool's workers before opening a new store (that takes a while too).
+
+        Only for a store that does not exist yet: then every configuration is to run, so the
+        pool started here is the one :meth:`_backend` asks for (same size, no resizing while
+        the workers import), and a sweep with nothing left to do starts no worker.
+        """
+        if self.store is None or self.executor is not None or self.replace_store:
+            return None
+        if (self.store / "store.json").exists():
             return None
         workers = min(self.number_processes or cpu_count(), len(self.configurations))
         if workers < 2:

@@ -247,7 +247,8 @@ class StoreState:
     Attributes:
         root: The store directory.
         meta: The contents of ``store.json`` (empty for a store never written).
-        runs: The authoritative outcome of every finished run, one row per key.
+        runs: The authoritative outcome of every finished run, one row per key (its ``batch``
+            column may be categorical: batch ids are read as a dictionary).
         batches: Per table, the committed, readable parts and the run ids each may contribute.
         corrupt: Files that could not be read.
     """
@@ -270,11 +271,9 @@ class StoreState:
         return self._plan
 
     def planned_run_ids(self) -> np.ndarray:
-        """The run ids of every planned run, sorted (only that plan column is read)."""
-        if self._plan is not None:
-            return np.sort(self._plan["run_id"].to_numpy(dtype=np.int64))
-        frame = _read_plan(self.root, columns=("run_id",), unique_keys=False)
-        return np.unique(frame["run_id"].to_numpy(dtype=np.int64))
+        """The run ids of every planned run, sorted (only the run id and key columns are read)."""
+        plan = self._plan if self._plan is not None else _read_plan(self.root, ("run_id", "key"))
+        return np.sort(plan["run_id"].to_numpy(dtype=np.int64))
 
     def full_plan(self) -> pd.DataFrame:
         """The plan with every column, the parameters included (read from disk now)."""
@@ -326,7 +325,7 @@ class StoreState:
 
 
 def read_state(root: str | os.PathLike[str]) -> StoreState:
-    """Read a store's metadata, plan and run outcomes (no data table is loaded).
+    """Read a store's metadata and run outcomes (no data table; the plan on first use).
 
     Args:
         root: The store directory.
@@ -397,12 +396,7 @@ PLAN_COLUMNS: Final = (
 )
 
 
-def _read_plan(
-    root: pathlib.Path,
-    columns: Sequence[str] | None = PLAN_COLUMNS,
-    *,
-    unique_keys: bool = True,
-) -> pd.DataFrame:
+def _read_plan(root: pathlib.Path, columns: Sequence[str] | None = PLAN_COLUMNS) -> pd.DataFrame:
     import pandas as pd  # noqa: PLC0415
     import pyarrow as pa  # noqa: PLC0415
     import pyarrow.parquet as pq  # noqa: PLC0415
@@ -418,9 +412,7 @@ def _read_plan(
         frames.append(table.to_pandas())
     if not frames:
         return pd.DataFrame({"run_id": pd.Series(dtype="int64"), "key": pd.Series(dtype=str)})
-    plan = pd.concat(frames, ignore_index=True)
-    if unique_keys:
-        plan = plan.drop_duplicates("key", keep="first")
+    plan = pd.concat(frames, ignore_index=True).drop_duplicates("key", keep="first")
     return plan.sort_values("run_id", ignore_index=True)
 
 
@@ -499,9 +491,8 @@ def _authoritative_runs(parts: Any, complete: set[str], log: list[dict[str, Any]
         )  # every run succeeded once and is committed: no Python object per run needed
         if common and not frames:
             return _by_run_id(parts.to_pandas(self_destruct=True, split_blocks=True))
-        if "batch" in parts.column_names:  # batch ids get sorted as text below
-            index = parts.column_names.index("batch")
-            parts = parts.set_column(index, "batch", parts.column("batch").cast(pa.string()))
+        index = parts.column_names.index("batch")  # batch ids get sorted as text below
+        parts = parts.set_column(index, "batch", parts.column("batch").cast(pa.string()))
         frames.insert(0, parts.to_pandas(self_destruct=True, split_blocks=True))
     if not frames:
         return pd.DataFrame({name: [] for name in RUN_FIELDS})
@@ -523,7 +514,11 @@ def _authoritative_runs(parts: Any, complete: set[str], log: list[dict[str, Any]
 
 def _by_run_id(runs: pd.DataFrame) -> pd.DataFrame:
     """The outcomes ordered by run id (a copy only when they are not in order already)."""
+    import pandas as pd  # noqa: PLC0415
+
     if runs["run_id"].is_monotonic_increasing:
+        if isinstance(runs.index, pd.RangeIndex) and runs.index.start == 0 and runs.index.step == 1:
+            return runs
         return runs.reset_index(drop=True)
     return runs.sort_values("run_id", ignore_index=True)
 
