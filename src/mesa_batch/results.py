@@ -151,7 +151,7 @@ class _StoreTables:
         return [name for name, parts in self._state.batches.items() if parts]
 
     def load(self, table: str) -> pd.DataFrame:
-        frame = self._state.read_table(table, self._run_ids.tolist())
+        frame = self._state.read_table(table, self._run_ids)
         return frame if len(frame) else _empty()
 
 
