@@ -66,7 +66,7 @@ def test_warming_up_imports_mesa_and_arrow_in_the_workers():
     backend = ProcessPoolBackend(2)
     fresh = backend.executor.submit(_imported, ["mesa", "pyarrow.parquet"]).result()
     assert fresh[1] is False
-    warmed = {future.result() for future in backend.warm_up(store=True)}
+    warmed = {future.result() for future in backend.warm_up()}
     checks = [backend.executor.submit(_imported, ["mesa", "pyarrow.parquet"]) for _ in range(8)]
     seen = dict(check.result() for check in checks)
     assert any(pid in warmed for pid in seen)

@@ -120,16 +120,15 @@ def _ignore_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
-def _warm_up(store: bool) -> int:
-    """Import, in a worker, what its first batch needs; return the worker's process id."""
+def _warm_up() -> int:
+    """Import, in a worker, what a batch into a store needs; return the worker's process id."""
     import os  # noqa: PLC0415
 
     import mesa  # noqa: F401, PLC0415
+    import pyarrow.parquet  # noqa: F401, PLC0415
 
-    if store:
-        import pyarrow.parquet  # noqa: F401, PLC0415
+    import mesa_batch.store  # noqa: F401, PLC0415
 
-        import mesa_batch.store  # noqa: F401, PLC0415
     return os.getpid()
 
 
@@ -151,8 +150,8 @@ class ProcessPoolBackend(ExecutorBackend):
             max_workers=workers, timeout=IDLE_TIMEOUT, initializer=_ignore_sigint
         )
 
-    def warm_up(self, *, store: bool) -> list[cf.Future[int]]:
-        """Have the workers start and import Mesa (and Arrow, for a ``store``) now.
+    def warm_up(self) -> list[cf.Future[int]]:
+        """Have the workers start and import Mesa and Arrow (for a sweep into a store) now.
 
         A fresh worker spends about a second importing before its first run; started while
         the caller still prepares (opens the store), that second overlaps with the caller's.
@@ -161,7 +160,7 @@ class ProcessPoolBackend(ExecutorBackend):
         Returns:
             A future per worker, of the process id that warmed up.
         """
-        return [self.executor.submit(_warm_up, store) for _ in range(self.workers)]
+        return [self.executor.submit(_warm_up) for _ in range(self.workers)]
 
     def recover(self) -> None:
         """Get a fresh pool (loky replaces a broken reusable executor)."""
@@ -173,7 +172,7 @@ class ProcessPoolBackend(ExecutorBackend):
             self.executor.shutdown(wait=True, kill_workers=True)
 
 
-def local_pool(workers: int) -> Backend:
+def local_pool(workers: int) -> ProcessPoolBackend:
     """The local pool for ``workers`` processes (loky's reusable executor)."""
     return ProcessPoolBackend(workers)
 

@@ -237,12 +237,7 @@ class RunConfiguration:
         """
         if run_id == self.run_id:
             return self
-        _check_int("run_id", run_id, 0, "")
-        copy = object.__new__(RunConfiguration)
-        for field in dataclasses.fields(self):
-            object.__setattr__(copy, field.name, getattr(self, field.name))
-        object.__setattr__(copy, "run_id", run_id)
-        return copy
+        return self._copy(run_id=_check_int("run_id", run_id, 0, ""))
 
     def replica(self, iteration: int, *, run_id: int, seed: int) -> RunConfiguration:
         """This design point at another iteration, with the given run id and seed.
@@ -259,15 +254,19 @@ class RunConfiguration:
         Returns:
             The replica, with its own key.
         """
-        _check_int("iteration", iteration, 0, "")
-        _check_int("run_id", run_id, 0, "")
+        copy = self._copy(
+            iteration=_check_int("iteration", iteration, 0, ""),
+            run_id=_check_int("run_id", run_id, 0, ""),
+            seed=check_seed_value(seed),
+        )
+        object.__setattr__(copy, "key", copy._run_key())
+        return copy
+
+    def _copy(self, **changes: Any) -> RunConfiguration:
+        """This configuration with some fields changed, neither validated nor keyed again."""
         copy = object.__new__(RunConfiguration)
         for field in dataclasses.fields(self):
-            object.__setattr__(copy, field.name, getattr(self, field.name))
-        object.__setattr__(copy, "iteration", iteration)
-        object.__setattr__(copy, "run_id", run_id)
-        object.__setattr__(copy, "seed", check_seed_value(seed))
-        object.__setattr__(copy, "key", copy._run_key())
+            object.__setattr__(copy, field.name, changes.get(field.name, getattr(self, field.name)))
         return copy
 
     def with_iteration(self, iteration: int, *, run_id: int | None = None) -> RunConfiguration:

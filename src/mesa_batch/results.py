@@ -20,7 +20,7 @@ from __future__ import annotations
 import dataclasses
 import pathlib
 import warnings
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -141,11 +141,25 @@ class _MemoryTables:
 
 
 class _StoreTables:
-    """Tables read lazily from a store's Parquet parts."""
+    """A store's runs, read lazily: data tables from its Parquet parts, the plan on demand.
+
+    Args:
+        state: The store's state.
+        run_ids: The store run ids of these results' runs, sorted.
+    """
 
     def __init__(self, state: StoreState, run_ids: np.ndarray):
         self._state = state
         self._run_ids = run_ids
+        mine = state.runs["run_id"].isin(run_ids)
+        #: The outcome rows of these runs (columnar: counts and overhead without a Python
+        #: object per run).
+        self.outcomes: pd.DataFrame = state.runs if mine.all() else state.runs[mine]
+
+    @property
+    def planned_count(self) -> int:
+        """How many runs these results have, finished or not."""
+        return len(self._run_ids)
 
     def names(self) -> list[str]:
         return [name for name, parts in self._state.batches.items() if parts]
@@ -153,6 +167,29 @@ class _StoreTables:
     def load(self, table: str) -> pd.DataFrame:
         frame = self._state.read_table(table, self._run_ids)
         return frame if len(frame) else _empty()
+
+    def plan(self) -> pd.DataFrame:
+        """The plan rows of these runs, with every column (read from disk now)."""
+        full = self._state.full_plan()
+        return full[full["run_id"].isin(self._run_ids)]
+
+    def runs(self) -> tuple[list[PlannedRun], dict[int, RunStatus]]:
+        """A :class:`PlannedRun` per run and a :class:`RunStatus` per finished run."""
+        from mesa_batch.store import plan_parameters, run_statuses  # noqa: PLC0415
+
+        plan = self.plan()
+        planned = [
+            PlannedRun(int(run_id), int(iteration), str(key), int(seed), parameters)
+            for run_id, iteration, key, seed, parameters in zip(
+                plan["run_id"],
+                plan["iteration"],
+                plan["key"],
+                plan["seed"],
+                plan_parameters(plan),
+                strict=True,
+            )
+        ]
+        return planned, {s.run_id: s for s in run_statuses(self.outcomes)}
 
 
 def _empty() -> pd.DataFrame:
@@ -195,12 +232,6 @@ class Results:
     ) -> None:
         self._planned: list[PlannedRun] | None = list(planned)
         self._statuses: dict[int, RunStatus] | None = dict(statuses)
-        self._load_runs: Any = None
-        #: The store's outcome table for these runs, when read from a store (columnar: cheap
-        #: counts and overhead without a Python object per run).
-        self._outcomes: pd.DataFrame | None = None
-        self._planned_count = 0
-        self._read_plan: Callable[[], pd.DataFrame] | None = None
         self._tables = tables
         self._configurations = {c.run_id: c for c in configurations}
         self._frames: dict[str, pd.DataFrame] = {}
@@ -241,10 +272,8 @@ class Results:
         be read to find their runs.
         """
         from mesa_batch.store import (  # noqa: PLC0415
-            plan_parameters,
             read_state,
             release_arrow_memory,
-            run_statuses,
             string_isin,
         )
 
@@ -262,51 +291,38 @@ class Results:
             plan = state.plan
             wanted = string_isin(plan["key"], {c.key for c in configs})
             run_ids = np.sort(plan.loc[wanted, "run_id"].to_numpy(dtype=np.int64))
-        mine = state.runs["run_id"].isin(run_ids)
-        outcomes = state.runs if mine.all() else state.runs[mine]
-
-        def read_plan() -> pd.DataFrame:
-            full = state.full_plan()
-            return full[full["run_id"].isin(run_ids)]
-
-        def load_runs() -> tuple[list[PlannedRun], dict[int, RunStatus]]:
-            full = read_plan()
-            planned = [
-                PlannedRun(int(run_id), int(iteration), str(key), int(seed), parameters)
-                for run_id, iteration, key, seed, parameters in zip(
-                    full["run_id"],
-                    full["iteration"],
-                    full["key"],
-                    full["seed"],
-                    plan_parameters(full),
-                    strict=True,
-                )
-            ]
-            return planned, {s.run_id: s for s in run_statuses(outcomes)}
-
         results = cls.__new__(cls)
         results._setup([], {}, _StoreTables(state, run_ids), configs)
+        # a store may hold 100,000s of runs: a Python object per run is made on first use
         results._planned = results._statuses = None
-        results._load_runs = load_runs  # read on first use: a store may hold 100,000s of runs
-        results._read_plan = read_plan
-        results._outcomes = outcomes
         release_arrow_memory()
-        results._planned_count = len(run_ids)
         return results
 
     @property
     def planned(self) -> list[PlannedRun]:
         """Every run of these results, finished or not."""
         if self._planned is None:
-            self._planned, self._statuses = self._load_runs()
+            self._load_runs()
+        assert self._planned is not None
         return self._planned
 
     @property
     def statuses(self) -> dict[int, RunStatus]:
         """The outcome of every run that finished, by run id."""
         if self._statuses is None:
-            self._planned, self._statuses = self._load_runs()
+            self._load_runs()
+        assert self._statuses is not None
         return self._statuses
+
+    def _load_runs(self) -> None:
+        assert isinstance(self._tables, _StoreTables)
+        self._planned, self._statuses = self._tables.runs()
+
+    def _columnar(self) -> _StoreTables | None:
+        """The store's runs while no Python object per run was made: read them by column."""
+        if self._statuses is None and isinstance(self._tables, _StoreTables):
+            return self._tables
+        return None
 
     @property
     def configurations(self) -> list[RunConfiguration]:
@@ -372,8 +388,9 @@ class Results:
     def _runs_frame(self) -> pd.DataFrame:
         import pandas as pd  # noqa: PLC0415
 
-        if self._statuses is None and self._read_plan is not None:
-            return self._store_runs_frame()
+        store = self._columnar()
+        if store is not None:
+            return _store_runs_frame(store)
         columns: dict[str, list[Any]] = {name: [] for name in (*RUN_COLUMNS, *FAILURE_COLUMNS)}
         for config in self.planned:
             status = self.statuses.get(config.run_id)
@@ -402,40 +419,6 @@ class Results:
         _add_parameter_columns(data, [run.parameters for run in self.planned])
         return pd.DataFrame(data)
 
-    def _store_runs_frame(self) -> pd.DataFrame:
-        """:meth:`_runs_frame` from a store's plan and outcome tables, column by column."""
-        import pandas as pd  # noqa: PLC0415
-
-        from mesa_batch.store import plan_parameters  # noqa: PLC0415
-
-        assert self._read_plan is not None
-        assert self._outcomes is not None
-        plan = self._read_plan()
-        run_ids = plan["run_id"].to_numpy()
-        outcomes = self._outcomes.drop_duplicates("run_id").set_index("run_id").reindex(run_ids)
-        missing = outcomes["status"].isna().to_numpy()
-
-        def column(name: str, *, number: bool = False) -> list[Any]:
-            values = outcomes[name] if name in outcomes else pd.Series(None, index=outcomes.index)
-            if number:  # a run's unknown count or time is 0, as in its RunStatus
-                values = values.astype(float).fillna(0.0)
-            return [None if gone else v for v, gone in zip(values.tolist(), missing, strict=True)]
-
-        data: dict[str, Any] = {
-            "run_id": run_ids.tolist(),
-            "iteration": plan["iteration"].tolist(),
-            "key": plan["key"].tolist(),
-            "seed": pd.array(plan["seed"].tolist(), dtype="UInt64"),
-            "status": [PENDING if s is None else s for s in column("status")],
-            "steps": pd.array(column("steps", number=True), dtype="Int64"),
-        }
-        for name in ("wall_time", "model_time", "worker_time"):
-            data[name] = pd.array(column(name, number=True), dtype="Float64")
-        for name in FAILURE_COLUMNS:
-            data[name] = [v if isinstance(v, str) else None for v in column(name)]
-        _add_parameter_columns(data, plan_parameters(plan))
-        return pd.DataFrame(data)
-
     # -- failures and summary -------------------------------------------------------------
 
     @property
@@ -462,8 +445,9 @@ class Results:
         collecting, joining tables, writing parts); model time is the time inside the model's
         ``__init__`` and ``step()``. Reading the model's data counts as overhead.
         """
-        if self._statuses is None and self._outcomes is not None:
-            outcomes = self._outcomes
+        store = self._columnar()
+        if store is not None:
+            outcomes = store.outcomes
             if "worker_time" not in outcomes:  # written before worker times were recorded
                 return None
             timed = outcomes[outcomes["worker_time"].fillna(0.0) > 0]
@@ -478,10 +462,11 @@ class Results:
 
     def counts(self) -> dict[str, int]:
         """How many runs succeeded, failed and are pending."""
-        if self._statuses is None and self._outcomes is not None:
-            statuses = self._outcomes["status"]
+        store = self._columnar()
+        if store is not None:
+            statuses = store.outcomes["status"]
             done, failed = int((statuses == SUCCEEDED).sum()), int((statuses == FAILED).sum())
-            pending = self._planned_count - done - failed
+            pending = store.planned_count - done - failed
             return {"succeeded": done, "failed": failed, "pending": pending}
         counts = {"succeeded": 0, "failed": 0, "pending": 0}
         for run in self.planned:
@@ -584,6 +569,39 @@ class Results:
             pq.write_table(_arrow_table(self.dataframe(table), table), path)
             written.append(path)
         return written
+
+
+def _store_runs_frame(store: _StoreTables) -> pd.DataFrame:
+    """:meth:`Results.runs` from a store's plan and outcome tables, column by column."""
+    import pandas as pd  # noqa: PLC0415
+
+    from mesa_batch.store import plan_parameters  # noqa: PLC0415
+
+    plan = store.plan()
+    run_ids = plan["run_id"].to_numpy()
+    outcomes = store.outcomes.drop_duplicates("run_id").set_index("run_id").reindex(run_ids)
+    missing = outcomes["status"].isna().to_numpy()
+
+    def column(name: str, *, number: bool = False) -> list[Any]:
+        values = outcomes[name] if name in outcomes else pd.Series(None, index=outcomes.index)
+        if number:  # a run's unknown count or time is 0, as in its RunStatus
+            values = values.astype(float).fillna(0.0)
+        return [None if gone else v for v, gone in zip(values.tolist(), missing, strict=True)]
+
+    data: dict[str, Any] = {
+        "run_id": run_ids.tolist(),
+        "iteration": plan["iteration"].tolist(),
+        "key": plan["key"].tolist(),
+        "seed": pd.array(plan["seed"].tolist(), dtype="UInt64"),
+        "status": [PENDING if s is None else s for s in column("status")],
+        "steps": pd.array(column("steps", number=True), dtype="Int64"),
+    }
+    for name in ("wall_time", "model_time", "worker_time"):
+        data[name] = pd.array(column(name, number=True), dtype="Float64")
+    for name in FAILURE_COLUMNS:
+        data[name] = [v if isinstance(v, str) else None for v in column(name)]
+    _add_parameter_columns(data, plan_parameters(plan))
+    return pd.DataFrame(data)
 
 
 def _add_parameter_columns(data: dict[str, Any], parameters: Sequence[Mapping[str, Any]]) -> None:

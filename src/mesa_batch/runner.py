@@ -46,7 +46,6 @@ from mesa_batch.backends import (
     Backend,
     BatchSizer,
     ExecutorBackend,
-    ProcessPoolBackend,
     SerialBackend,
     cpu_count,
     local_pool,
@@ -237,8 +236,7 @@ class BatchRunner:
         if workers < 2:
             return None
         backend = local_pool(workers)
-        if isinstance(backend, ProcessPoolBackend):
-            backend.warm_up(store=True)
+        backend.warm_up()
         return backend
 
     def _backend(self, runs: int) -> Backend:
