@@ -92,7 +92,9 @@ def test_a_full_run_then_show_status_and_export(tmp_path):
     show = cli("show", store)
     assert show.returncode == 0
     assert "model: tests.models:RandomModel" in show.stdout
-    assert "full_factorial (40 runs)" in show.stdout
+    assert re.search(
+        r"design full_factorial \([0-9a-f]{16}\): 20 points, 40 runs, master seed 5", show.stdout
+    )
     assert re.search(r"│ model\s+│ 240\s+│ draw, stdlib_draw", show.stdout)
     assert "runner overhead:" in show.stdout
 
@@ -211,12 +213,23 @@ def test_validate_names_the_key_and_line_of_each_error(tmp_path, body, message):
     assert message in done.stderr.replace("\n", " ") or message in done.stderr, done.stderr
 
 
-def test_run_needs_a_seed(tmp_path):
+def test_a_file_without_a_seed_draws_one_and_resumes_with_it(tmp_path):
     path = experiment(tmp_path, RANDOM.replace("seed = 5", ""))
-    done = cli("run", path)
-    assert done.returncode == 2
-    assert "experiment.seed is required to run" in done.stderr
-    assert cli("run", path, "--seed", "5", "--processes", "1").returncode == 0
+    first = cli("run", path, "--processes", "1")
+    assert first.returncode == 0, first.stderr
+    seeds = Results.open(tmp_path / "store").runs["seed"].tolist()
+    again = cli("run", path, "--processes", "1")
+    assert again.returncode == 0, again.stderr
+    assert "note: the full_factorial design drew a fresh master seed" in again.stderr
+    assert read_log(tmp_path / "store")[-2]["todo"] == 0  # resumed: nothing left to run
+    assert Results.open(tmp_path / "store").runs["seed"].tolist() == seeds
+    other = cli("run", path, "--seed", "6", "--processes", "1")
+    assert other.returncode == 2
+    assert "Pass seed=" in other.stderr
+    assert "mesa-batch run FILE --fresh" in other.stderr
+    fresh = cli("run", path, "--seed", "6", "--processes", "1", "--fresh")
+    assert fresh.returncode == 0, fresh.stderr
+    assert len(list(tmp_path.glob("store.replaced-*"))) == 1
 
 
 def test_failures_print_python_that_reruns_the_failed_run(tmp_path):
@@ -243,7 +256,7 @@ def test_failures_print_python_that_reruns_the_failed_run(tmp_path):
     assert report.returncode == 1
     assert "run: ZeroDivisionError: failing in step 3 as asked" in report.stdout
     assert "parameters: {'fail': 'step'}" in report.stdout
-    snippet = report.stdout.split("rerun it alone:\n", 1)[1]
+    snippet = report.stdout.split("rerun it alone (or: mesa-batch rerun STORE RUN_ID):\n", 1)[1]
     rerun = subprocess.run(
         [sys.executable, "-c", snippet], capture_output=True, text=True, cwd=ROOT, env=ENV,
         check=False,

@@ -16,20 +16,22 @@ Running
     :func:`batch_run`.
 
 Processing
-    :class:`Results` (``runs``, ``model``, ``agents`` DataFrames, records, Parquet;
+    :class:`Results` (``runs``, ``model``, ``agents`` DataFrames, records, Parquet, ``scan``
+    for reading out of core, ``designs``, ``configurations``, ``rerun`` → :class:`RerunReport`;
     ``Results.open(store)``), :class:`RunFailure`.
 
 Errors
-    :class:`MesaBatchError` and its subclasses: configuration errors (``ConfigurationError``,
-    ``ParameterError``, ``DesignError``, ``ModelClassError``), store errors
+    :class:`MesaBatchError` and its subclasses (the tree is in :mod:`mesa_batch.errors`):
+    configuration errors (``ConfigurationError``, ``ParameterError``, ``DesignError``,
+    ``ExperimentError``, ``ModelClassError``), ``DataNotFoundError``, store errors
     (``StoreConflictError``, ``StoreLockedError``, ``StoreWriteError``),
-    ``ExecutorBrokenError``, ``MissingExtraError``; ``Interrupted`` (a ``KeyboardInterrupt``) and
-    ``RunFailedWarning``.
+    ``ExecutorBrokenError``, ``MissingExtraError``; ``Interrupted`` (a ``KeyboardInterrupt``);
+    the warnings ``RunFailedWarning``, ``NotReproducibleWarning``, ``SeedAdoptedWarning``.
 
 Importing mesa_batch is cheap: Mesa, scipy.stats, SALib and chaospy load on first use.
 """
 
-from mesa_batch.backends import ExecutorBrokenError
+from mesa_batch.backends import RayExecutor
 from mesa_batch.compat import batch_run
 from mesa_batch.config import DesignInfo, RunConfiguration
 from mesa_batch.designs import (
@@ -45,15 +47,26 @@ from mesa_batch.designs import (
 )
 from mesa_batch.errors import (
     ConfigurationError,
+    DataNotFoundError,
     DesignError,
+    ExecutorBrokenError,
+    ExperimentError,
+    Interrupted,
     MesaBatchError,
+    MissingExtraError,
     ModelClassError,
+    NotReproducibleWarning,
     ParameterError,
+    RunFailedWarning,
+    SeedAdoptedWarning,
+    StoreConflictError,
+    StoreLockedError,
+    StoreWriteError,
 )
-from mesa_batch.executors import MissingExtraError, RayExecutor
 from mesa_batch.keys import MasterSeed
+from mesa_batch.reproduce import RerunReport
 from mesa_batch.results import Results, RunFailure
-from mesa_batch.runner import BatchRunner, Interrupted, RunFailedWarning
+from mesa_batch.runner import BatchRunner
 from mesa_batch.space import (
     Boolean,
     Categorical,
@@ -64,7 +77,6 @@ from mesa_batch.space import (
     Real,
     Values,
 )
-from mesa_batch.store import StoreConflictError, StoreLockedError, StoreWriteError
 
 __version__ = "0.1.0"
 
@@ -74,24 +86,29 @@ __all__ = [
     "Categorical",
     "ConfigurationError",
     "Constant",
+    "DataNotFoundError",
     "DesignError",
     "DesignInfo",
     "Distribution",
     "ExecutorBrokenError",
+    "ExperimentError",
     "Integer",
     "Interrupted",
     "MasterSeed",
     "MesaBatchError",
     "MissingExtraError",
     "ModelClassError",
+    "NotReproducibleWarning",
     "ParameterError",
     "ParameterSpace",
     "RayExecutor",
     "Real",
+    "RerunReport",
     "Results",
     "RunConfiguration",
     "RunFailedWarning",
     "RunFailure",
+    "SeedAdoptedWarning",
     "StoreConflictError",
     "StoreLockedError",
     "StoreWriteError",

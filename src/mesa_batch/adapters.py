@@ -33,7 +33,7 @@ import numpy as np
 
 from mesa_batch.columns import Columns
 from mesa_batch.config import Reporter, RunConfiguration
-from mesa_batch.errors import MesaBatchError, problem
+from mesa_batch.errors import DataNotFoundError, problem
 from mesa_batch.models import SeedArgument, inspect_model
 
 __all__ = [
@@ -46,10 +46,6 @@ __all__ = [
 
 #: Columns mesa_batch adds to every table; a reported column with one of these names is renamed.
 ID_COLUMNS = ("run_id", "step", "agent_id")
-
-
-class DataNotFoundError(MesaBatchError, LookupError):
-    """A model has no data source: no reporters, no DataCollector, no DataRecorder."""
 
 
 def instantiate(config: RunConfiguration) -> Any:

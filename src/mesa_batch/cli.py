@@ -82,7 +82,7 @@ def _load(file: pathlib.Path, seed: int | None) -> tuple[Any, list[Any]]:
 @app.command(
     epilog="Example: mesa-batch run examples/boltzmann.toml --processes 2",
 )
-def run(
+def run(  # noqa: PLR0917 - typer passes options by position
     file: Annotated[pathlib.Path, typer.Argument(help="The experiment file (TOML).")],
     processes: Annotated[
         int | None, typer.Option(help="Worker processes (default: the file's, else all CPUs).")
@@ -94,21 +94,27 @@ def run(
     retry_failed: Annotated[
         bool, typer.Option("--retry-failed", help="Run again the runs the store has as failed.")
     ] = False,
+    fresh: Annotated[
+        bool,
+        typer.Option(
+            "--fresh",
+            help="Start a new store: the existing one is moved aside to STORE.replaced-<time>.",
+        ),
+    ] = False,
 ) -> None:
     """Run an experiment into its store; running it again resumes it.
 
     Shows runs done, failed, the rate and the time left. Ctrl-C stops within seconds (exit
-    130): every finished run is in the store, and the same command resumes.
+    130): every finished run is in the store, and the same command resumes. Without a seed,
+    the first run draws one and records it; running the file again resumes with it.
     """
+    import warnings  # noqa: PLC0415
+
     from mesa_batch import experiment  # noqa: PLC0415
-    from mesa_batch.runner import BatchRunner, Interrupted  # noqa: PLC0415
+    from mesa_batch.errors import Interrupted, SeedAdoptedWarning  # noqa: PLC0415
+    from mesa_batch.runner import BatchRunner  # noqa: PLC0415
 
     loaded, configs = _load(file, seed)
-    if loaded.experiment.seed is None and seed is None:
-        raise _fail(
-            f"{file}: experiment.seed is required to run: with it, running the file again "
-            "resumes with the same seeds. Add `seed = 42` under [experiment], or pass --seed."
-        )
     directory = store or experiment.store_of(loaded, file)
     execution = loaded.execution
     client = _client(execution.scheduler) if execution.scheduler else None
@@ -121,10 +127,15 @@ def run(
             update,
             store=directory,
             retry_failed=retry_failed or execution.retry_failed,
+            replace_store=fresh,
             executor=client,
         )
         try:
-            results = runner.run()
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always", SeedAdoptedWarning)
+                results = runner.run()
+            for warning in caught:
+                errors.print(f"note: {warning.message}", markup=False, highlight=False)
         except Interrupted as stop:
             progress.stop()
             done = stop.results.counts()["succeeded"]
@@ -177,7 +188,7 @@ class _progress_display:  # noqa: N801 - a context manager
 
 
 def _client(address: str) -> Any:
-    from mesa_batch.executors import require  # noqa: PLC0415
+    from mesa_batch.backends import require  # noqa: PLC0415
 
     distributed = require("distributed", "dask", "execution.scheduler")
     try:
@@ -205,7 +216,10 @@ def validate(
     )
     console.print(f"store: {experiment.store_of(loaded, file)}")
     if loaded.experiment.seed is None:
-        console.print("[yellow]no seed: `mesa-batch run` needs one (or --seed)[/]")
+        console.print(
+            "[yellow]no seed: the first `mesa-batch run` draws one and records it in the store "
+            "(the seeds shown here are examples)[/]"
+        )
     table = Table("run", "iteration", "parameters", "seed")
     for config in configs[:preview]:
         table.add_row(
@@ -228,7 +242,7 @@ def status(store: StoreArgument) -> None:
     results = _open(store)
     counts = results.counts()
     console.print(
-        f"{store}: {len(results.planned)} runs: {counts['succeeded']} done, "
+        f"{store}: {len(results)} runs: {counts['succeeded']} done, "
         f"{counts['failed']} failed, {counts['pending']} pending"
     )
     if not is_locked(store):
@@ -264,27 +278,32 @@ def _duration(seconds: float) -> str:
 @app.command(epilog="Example: mesa-batch show results/boltzmann")
 def show(store: StoreArgument) -> None:
     """A summary of a store: model, designs, parameters, tables, failures, versions."""
-    from mesa_batch.store import read_state  # noqa: PLC0415
-
     results = _open(store)
-    state = read_state(store)
-    meta = state.meta
+    meta = results.store_info
     counts = results.counts()
     console.print(f"[bold]{store}[/]  (format {meta.get('format')} v{meta.get('version')})")
-    console.print(f"model: {meta.get('model')}")
-    designs = (
-        state.plan["design"].fillna("(none)").value_counts().to_dict() if len(state.plan) else {}
-    )
-    console.print("designs: " + ", ".join(f"{name} ({n} runs)" for name, n in designs.items()))
+    console.print(f"model: {meta.get('model')}", markup=False)
+    runs = results.runs
+    per_design = runs["design"].fillna("(none)").value_counts().to_dict() if len(runs) else {}
+    designs = results.designs
+    for design_id, n in per_design.items():
+        design = designs.get(str(design_id))
+        if design is None:
+            console.print(f"design {design_id}: {n} runs", markup=False)
+            continue
+        crn = ", common random numbers" if design.common_random_numbers else ""
+        console.print(
+            f"design {design.name} ({design_id}): {design.n_points} points, {n} runs, master "
+            f"seed {design.seed.entropy}{crn}",
+            markup=False,
+        )
     console.print(
-        f"runs: {len(results.planned)}: {counts['succeeded']} done, {counts['failed']} failed, "
+        f"runs: {len(results)}: {counts['succeeded']} done, {counts['failed']} failed, "
         f"{counts['pending']} pending"
     )
     parameters = Table("parameter", "values", title="parameters")
-    runs = results.runs
     for name in results.parameter_names:
-        column = runs[name] if name in runs else runs[f"{name} (parameter)"]
-        parameters.add_row(name, _values(column))
+        parameters.add_row(name, _values(runs[name]))
     console.print(parameters)
     tables = Table("table", "rows", "columns", title="tables")
     for name in results.tables:
@@ -297,10 +316,27 @@ def show(store: StoreArgument) -> None:
     overhead = results.runner_overhead
     if overhead is not None:
         console.print(f"runner overhead: {overhead:.1%} of worker time outside model code")
+    check = meta.get("reproducibility")
+    if isinstance(check, dict) and "reproducible" in check:
+        verdict = "reproducible" if check["reproducible"] else "[red]NOT reproducible[/]"
+        console.print(f"reproducibility: {verdict} ({check.get('checked')} runs run again)")
+    for note in results.notes:
+        console.print(f"note: {note}", markup=False)
     versions = meta.get("versions", {})
-    console.print("versions: " + ", ".join(f"{k} {v}" for k, v in versions.items()))
-    sessions = meta.get("sessions", [])
-    console.print(f"sessions: {len(sessions)}; last: {sessions[-1] if sessions else '-'}")
+    if isinstance(versions, dict):
+        console.print(
+            "versions: " + ", ".join(f"{k} {v}" for k, v in versions.items()), markup=False
+        )
+    sessions = [s for s in meta.get("sessions", []) if isinstance(s, dict)]
+    console.print(f"sessions: {len(sessions)}")
+    for session in sessions[-3:]:
+        console.print(
+            f"  {session.get('id')}: started {session.get('start')}, "
+            f"{session.get('todo')} of {session.get('planned')} runs to do, "
+            f"{session.get('reason') or 'no end recorded'}"
+            + (f" at {session['end']}" if session.get("end") else ""),
+            markup=False,
+        )
 
 
 def _values(column: Any) -> str:
@@ -319,41 +355,92 @@ def _values(column: Any) -> str:
 @app.command(epilog="Example: mesa-batch failures results/boltzmann")
 def failures(store: StoreArgument) -> None:
     """Each failed run: parameters, seed, traceback, and Python that reruns it alone."""
-    from mesa_batch.store import read_state  # noqa: PLC0415
-
     results = _open(store)
-    state = read_state(store)
-    plan = state.full_plan().set_index("run_id")
     found = results.failures
     if not found:
         console.print(f"{store}: no failed runs")
         return
+    model = str(results.store_info.get("model", ""))
     for failure in found:
-        row = plan.loc[failure.run_id]
         console.rule(f"run {failure.run_id}: {failure.failure.summary()}")
         console.print(f"parameters: {dict(failure.parameters)!r}", markup=False)
         console.print(f"seed: {failure.seed}")
         console.print(failure.traceback.rstrip(), markup=False, highlight=False)
-        console.print("rerun it alone:")
-        console.print(_snippet(row, failure), markup=False, highlight=False)
+        console.print("rerun it alone (or: mesa-batch rerun STORE RUN_ID):")
+        snippet = _snippet(model, failure)
+        console.print(snippet, markup=False, highlight=False)
     raise typer.Exit(FAILED_RUNS)
 
 
-def _snippet(row: Any, failure: Any) -> str:
-    module, _, name = str(row["model"]).rpartition(":")
-    return (
-        f"from {module} import {name}\n"
-        "from mesa_batch import BatchRunner, RunConfiguration\n\n"
-        "config = RunConfiguration(\n"
-        f"    model_cls={name},\n"
-        f"    parameters={row['parameters']},\n"
-        f"    max_steps={int(row['max_steps'])},\n"
-        f"    data_collection_period={int(row['data_collection_period'])},\n"
-        f"    seed={failure.seed},\n"
-        ")\n"
-        "results = BatchRunner([config], display_progress=False).run()\n"
-        "print(results.failures[0].traceback if results.failures else 'it ran')\n"
-    )
+def _snippet(model: str, failure: Any) -> str:
+    """Python that reruns a failed run, built from decoded values (never store text as code)."""
+    from mesa_batch.store.encoding import Opaque  # noqa: PLC0415
+    from mesa_batch.store.records import IMPORT_PATH  # noqa: PLC0415
+
+    if IMPORT_PATH.match(model):
+        module, _, name = model.partition(":")
+        head = f"from {module} import {name.split('.')[0]}\n"
+        model_cls = name
+    else:
+        head = f"# the store names its model as {model!r}, which is not an import path\n"
+        model_cls = "Model"
+    text_only = []
+    values = []
+    for key, value in failure.parameters.items():
+        shown = value
+        if _holds(value, Opaque):
+            text_only.append(key)
+            shown = repr(value)  # a string literal of the stored text, not the text as code
+        values.append(f"{key!r}: {shown!r}")
+    lines = [
+        head + "from mesa_batch import BatchRunner, RunConfiguration\n",
+        "config = RunConfiguration(",
+        f"    model_cls={model_cls},",
+        f"    parameters={{{', '.join(values)}}},",
+    ]
+    for name in ("max_steps", "data_collection_period"):
+        value = getattr(failure, name)
+        if value is not None:
+            lines.append(f"    {name}={int(value)},")
+    lines += [f"    seed={int(failure.seed)},", ")"]
+    if text_only:
+        lines.insert(
+            1,
+            f"# {', '.join(map(repr, text_only))}: the store keeps only their text; replace them "
+            "with the real values",
+        )
+    lines.append("results = BatchRunner([config], display_progress=False).run()")
+    lines.append("print(results.failures[0].traceback if results.failures else 'it ran')")
+    return "\n".join(lines) + "\n"
+
+
+def _holds(value: Any, kind: type) -> bool:
+    if isinstance(value, kind):
+        return True
+    if isinstance(value, dict):
+        return any(_holds(k, kind) or _holds(v, kind) for k, v in value.items())
+    if isinstance(value, list | tuple | set | frozenset):
+        return any(_holds(v, kind) for v in value)
+    return False
+
+
+@app.command(epilog="Example: mesa-batch rerun results/boltzmann 3")
+def rerun(
+    store: StoreArgument,
+    run_id: Annotated[int, typer.Argument(help="The run's id (see `mesa-batch show`).")],
+) -> None:
+    """Run one run of a store again, here, and compare its tables with the stored rows.
+
+    The model is imported by its recorded path and run with the recorded parameters, seed and
+    settings. Exit 0 when every table equals the stored rows exactly, 1 when not.
+    """
+    results = _open(store)
+    try:
+        report = results.rerun(run_id)
+    except MesaBatchError as error:
+        raise _fail(str(error)) from None
+    console.print(str(report), markup=False, highlight=False)
+    raise typer.Exit(OK if report.reproduced else FAILED_RUNS)
 
 
 @app.command(

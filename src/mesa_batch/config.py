@@ -11,11 +11,16 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from mesa_batch.errors import ConfigurationError, ModelClassError, problem
+from mesa_batch.errors import ConfigurationError, ModelClassError, check_int, problem
 from mesa_batch.keys import MasterSeed, check_seed_value, content_key, master_seed, run_seed
 from mesa_batch.models import inspect_model, model_path
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from mesa_batch.space import ParameterSpace
 
 __all__ = ["DesignInfo", "RunConfiguration"]
 
@@ -38,6 +43,13 @@ class DesignInfo:
         seed: The master seed the design's seeds and points were derived from.
         common_random_numbers: Whether every design point shares one seed per iteration.
         n_points: How many design points the design has (before iterations).
+        space: The design's parameter space, when it has one (grid, sampled and SALib
+            designs; the variations of a base case).
+        samples: For designs that draw in the unit cube (sampled, Saltelli, Morris): the unit
+            sample matrix, one row per point in the design's order and one column per varying
+            parameter of ``space``.
+        id: A content key of the design (name, options, master seed, points): the same design
+            has the same id in every process; a store files the design under it.
     """
 
     name: str
@@ -45,33 +57,78 @@ class DesignInfo:
     seed: MasterSeed
     common_random_numbers: bool
     n_points: int
+    space: ParameterSpace | None = None
+    samples: np.ndarray | None = None
+    rebuild: Callable[[MasterSeed], list[RunConfiguration]] | None = dataclasses.field(
+        default=None, repr=False
+    )
+    id: str = dataclasses.field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        identity = {
+            "design": self.name,
+            "options": dict(self.options),
+            "seed": [self.seed.entropy, list(self.seed.spawn_key)],
+            "common_random_numbers": bool(self.common_random_numbers),
+            "n_points": self.n_points,
+        }
+        object.__setattr__(self, "id", content_key(identity)[:16])
+
+    @property
+    def varying(self) -> tuple[str, ...]:
+        """The names of the parameters the design varies (the columns of ``samples``)."""
+        return () if self.space is None else self.space.varying
+
+    @property
+    def problem(self) -> dict[str, Any] | None:
+        """The SALib problem of the design's unit cube (None for designs without samples)."""
+        recorded = self.options.get("problem")
+        if isinstance(recorded, Mapping):
+            return dict(recorded)
+        if self.samples is None:
+            return None
+        names = list(self.varying)
+        return {"num_vars": len(names), "names": names, "bounds": [[0.0, 1.0]] * len(names)}
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, DesignInfo):
             return NotImplemented
-        return (
-            self.name == other.name
-            and self.seed == other.seed
-            and self.common_random_numbers == other.common_random_numbers
-            and self.n_points == other.n_points
-            and repr(self.options) == repr(other.options)
-        )
+        return self.id == other.id
 
     def __hash__(self) -> int:
-        return hash((self.name, self.seed, self.n_points))
+        return hash(self.id)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # workers need the design's identity, not its samples, space or rebuild function
+        return (
+            _design_info,
+            (self.name, dict(self.options), self.seed, self.common_random_numbers, self.n_points),
+        )
 
 
-def _check_int(name: str, value: object, minimum: int, fix: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        rule = "must be a positive int" if minimum == 1 else f"must be an int >= {minimum}"
-        raise ConfigurationError(problem(name, rule, value, fix))
-    return value
+def _design_info(
+    name: str,
+    options: Mapping[str, Any],
+    seed: MasterSeed,
+    common_random_numbers: bool,
+    n_points: int,
+) -> DesignInfo:
+    return DesignInfo(
+        name=name,
+        options=options,
+        seed=seed,
+        common_random_numbers=common_random_numbers,
+        n_points=n_points,
+    )
 
 
 def check_max_steps(value: object) -> int:
     """Check ``max_steps``: a positive int."""
-    return _check_int(
-        "max_steps", value, 1, "Pass the number of steps a run may take at most, e.g. 100."
+    return check_int(
+        "max_steps",
+        value,
+        minimum=1,
+        fix="Pass the number of steps a run may take at most, e.g. 100.",
     )
 
 
@@ -92,8 +149,11 @@ def check_data_collection_period(value: object) -> int:
 
 def check_iterations(value: object) -> int:
     """Check ``iterations``: a positive int."""
-    return _check_int(
-        "iterations", value, 1, "Pass how many replications of each design point to run."
+    return check_int(
+        "iterations",
+        value,
+        minimum=1,
+        fix="Pass how many replications of each design point to run.",
     )
 
 
@@ -175,7 +235,7 @@ class RunConfiguration:
         parameters = dict(self.parameters)
         signature.check_names(parameters)
         for name in ("run_id", "iteration", "occurrence", "point"):
-            _check_int(name, getattr(self, name), 0, "")
+            check_int(name, getattr(self, name), minimum=0)
         check_max_steps(self.max_steps)
         check_data_collection_period(self.data_collection_period)
         seed = run_seed(master_seed(None), "0" * 32, 0) if self.seed is None else self.seed
@@ -237,7 +297,7 @@ class RunConfiguration:
         """
         if run_id == self.run_id:
             return self
-        return self._copy(run_id=_check_int("run_id", run_id, 0, ""))
+        return self._copy(run_id=check_int("run_id", run_id, minimum=0))
 
     def replica(self, iteration: int, *, run_id: int, seed: int) -> RunConfiguration:
         """This design point at another iteration, with the given run id and seed.
@@ -255,8 +315,8 @@ class RunConfiguration:
             The replica, with its own key.
         """
         copy = self._copy(
-            iteration=_check_int("iteration", iteration, 0, ""),
-            run_id=_check_int("run_id", run_id, 0, ""),
+            iteration=check_int("iteration", iteration, minimum=0),
+            run_id=check_int("run_id", run_id, minimum=0),
             seed=check_seed_value(seed),
         )
         object.__setattr__(copy, "key", copy._run_key())

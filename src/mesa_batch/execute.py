@@ -23,80 +23,17 @@ from __future__ import annotations
 
 import dataclasses
 import time
-import traceback
 from collections.abc import Sequence
-from typing import Final, Protocol
+from typing import Protocol
 
 import numpy as np
 
 from mesa_batch.adapters import instantiate, open_source
 from mesa_batch.columns import Columns, concat_columns
 from mesa_batch.config import RunConfiguration
+from mesa_batch.outcomes import Failure, RunStatus, Stage, Status
 
-__all__ = ["BatchResult", "Failure", "RunStatus", "execute_batch", "execute_run"]
-
-SUCCEEDED: Final = "succeeded"
-FAILED: Final = "failed"
-
-
-@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
-class Failure:
-    """Why a run failed.
-
-    Attributes:
-        stage: ``"instantiate"``, ``"run"``, ``"collect"``, or, for failures outside the
-            model, ``"worker"`` (its worker process died) and ``"transport"`` (its batch could
-            not be sent or returned).
-        exception_type: The exception's class name, e.g. ``"ZeroDivisionError"``.
-        message: ``str(exception)``.
-        traceback: The formatted traceback.
-    """
-
-    stage: str
-    exception_type: str
-    message: str
-    traceback: str
-
-    @classmethod
-    def from_exception(cls, stage: str, error: BaseException) -> Failure:
-        """Record an exception caught at ``stage``."""
-        return cls(
-            stage=stage,
-            exception_type=type(error).__qualname__,
-            message=str(error),
-            traceback="".join(traceback.format_exception(error)),
-        )
-
-    def summary(self) -> str:
-        """One line: ``"run: ZeroDivisionError: division by zero"``."""
-        return f"{self.stage}: {self.exception_type}: {self.message}"
-
-
-@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
-class RunStatus:
-    """The outcome of one run (small: this is what travels back for every run).
-
-    Attributes:
-        run_id: The run's id.
-        key: The run's content key.
-        status: ``"succeeded"`` or ``"failed"``.
-        steps: Steps the model made.
-        wall_time: Seconds from the start of ``__init__`` to the end of data collection.
-        model_time: Seconds spent inside the model: ``__init__`` and ``step()`` calls.
-        failure: Why the run failed, if it did.
-        worker_time: The run's share of its batch's time in the worker: its wall time plus an
-            equal share of what the batch spent outside runs (joining tables, writing parts).
-            ``1 - model_time / worker_time`` is the runner's overhead.
-    """
-
-    run_id: int
-    key: str
-    status: str
-    steps: int
-    wall_time: float
-    model_time: float
-    failure: Failure | None = None
-    worker_time: float = 0.0
+__all__ = ["BatchResult", "execute_batch", "execute_run"]
 
 
 def execute_run(config: RunConfiguration) -> tuple[RunStatus, dict[str, Columns]]:
@@ -109,30 +46,35 @@ def execute_run(config: RunConfiguration) -> tuple[RunStatus, dict[str, Columns]
         The run's status and its tables (empty when it failed).
     """
     start = time.perf_counter()
-    stage, steps, model_time = "instantiate", 0, 0.0
+    stage, steps, model_time = Stage.INSTANTIATE, 0, 0.0
     try:
         model = instantiate(config)
         model_time = time.perf_counter() - start
-        stage = "collect"
+        stage = Stage.COLLECT
         source = open_source(model, config)
         source.after_step(model, 0)
         while steps < config.max_steps and model.running:
             source.before_step(steps + 1)
-            stage = "run"
+            stage = Stage.RUN
             tick = time.perf_counter()
             model.step()
             model_time += time.perf_counter() - tick
             steps += 1
-            stage = "collect"
+            stage = Stage.COLLECT
             source.after_step(model, steps)
         tables = source.tables(model, steps)
     except Exception as error:
         failure = Failure.from_exception(stage, error)
         return _status(
-            config, status=FAILED, steps=steps, start=start, model_time=model_time, failure=failure
+            config,
+            status=Status.FAILED,
+            steps=steps,
+            start=start,
+            model_time=model_time,
+            failure=failure,
         ), {}
     return _status(
-        config, status=SUCCEEDED, steps=steps, start=start, model_time=model_time
+        config, status=Status.SUCCEEDED, steps=steps, start=start, model_time=model_time
     ), tables
 
 

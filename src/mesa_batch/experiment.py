@@ -51,7 +51,7 @@ from pydantic import (
 )
 
 from mesa_batch.config import RunConfiguration
-from mesa_batch.errors import MesaBatchError
+from mesa_batch.errors import ExperimentError, MesaBatchError
 from mesa_batch.space import (
     Boolean,
     Categorical,
@@ -67,10 +67,6 @@ __all__ = ["ExperimentError", "ExperimentFile", "load"]
 
 DESIGNS = ("full_factorial", "base_case", "manual", "sample", "saltelli", "morris", "sparse_grid")
 TYPED = ("real", "integer", "categorical", "boolean", "constant", "values", "distribution")
-
-
-class ExperimentError(MesaBatchError, ValueError):
-    """An experiment file is invalid; the message names each key, its line and the fix."""
 
 
 class _Strict(BaseModel):

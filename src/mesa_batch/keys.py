@@ -27,7 +27,7 @@ from typing import Any, Final
 
 import numpy as np
 
-from mesa_batch.errors import ConfigurationError, ParameterError, problem
+from mesa_batch.errors import ConfigurationError, ParameterError, check_int, problem
 
 __all__ = ["KEY_VERSION", "MasterSeed", "canonical", "content_key", "master_seed", "run_seed"]
 
@@ -158,10 +158,13 @@ class MasterSeed:
     Attributes:
         entropy: The entropy (drawn from the OS once when the design's seed is None).
         spawn_key: The spawn key of the master ``SeedSequence`` (empty for an int seed).
+        drawn: Whether the entropy was drawn from the OS (the design's ``seed`` was None): such
+            a design adopts the master seed a store recorded for it, so that it resumes.
     """
 
     entropy: int
     spawn_key: tuple[int, ...] = ()
+    drawn: bool = dataclasses.field(default=False, compare=False)
 
     def sequence(self, *spawn_key: int) -> np.random.SeedSequence:
         """The ``SeedSequence`` for a stream below this master seed."""
@@ -189,7 +192,8 @@ def master_seed(seed: object, *, what: str = "seed") -> MasterSeed:
     if isinstance(seed, MasterSeed):
         return seed
     if seed is None:
-        return MasterSeed(int(np.random.SeedSequence().entropy))  # type: ignore[arg-type]
+        entropy = np.random.SeedSequence().entropy
+        return MasterSeed(int(entropy), drawn=True)  # type: ignore[arg-type]
     if isinstance(seed, np.random.SeedSequence):
         entropy = seed.entropy
         if not isinstance(entropy, int | np.integer):
@@ -235,13 +239,11 @@ def run_seed(
 
 def check_seed_value(seed: object) -> int:
     """Check that a run's seed is a plain int in ``[0, 2**64)``; return it as an int."""
-    if isinstance(seed, int | np.integer) and not isinstance(seed, bool) and 0 <= seed < _MAX_SEED:
-        return int(seed)
-    raise ConfigurationError(
-        problem(
-            "seed",
-            "must be an int in [0, 2**64) or None",
-            seed,
-            "Leave it None to draw one, or give the design a master seed.",
-        )
+    return check_int(
+        "seed",
+        seed,
+        minimum=0,
+        maximum=_MAX_SEED - 1,
+        rule="must be an int in [0, 2**64) or None",
+        fix="Leave it None to draw one, or give the design a master seed.",
     )

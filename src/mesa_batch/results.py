@@ -3,41 +3,47 @@
 ==============  =====================================================================
 table           one row per
 ==============  =====================================================================
-``runs``        run: ids, key, seed, parameters, status, steps, wall time, failure
+``runs``        run: ids, key, seed, status, steps, times, failure, point, design,
+                parameters
 ``model``       run x collected step: the model-level values
 ``agents``      run x collected step x agent: the agent-level values (never model values)
 ``agents.T``    the same for agent type ``T``, when the model reports by type
 ``table.N``     a row of the model's own table ``N`` (DataCollector tables, recorder tables)
 ==============  =====================================================================
 
-Tables arrive from the workers as columns (numpy arrays) and become pandas DataFrames on first
-access. ``to_records()`` gives the flat list of dicts of the original proposal (and of Mesa's
-``batch_run``), ``to_parquet()`` writes one Parquet file per table.
+``Results`` reads through one interface (:class:`~mesa_batch.tables.Tables`), the same over
+memory and over a store: a store's tables are read when first used, and :meth:`Results.scan`
+reads only the columns and runs asked for. ``to_records()`` gives the flat list of dicts of the
+original proposal (and of Mesa's ``batch_run``), ``to_parquet()`` writes one Parquet file per
+table.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
 import pathlib
 import warnings
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from mesa_batch.columns import arrow_table, concat_columns
-from mesa_batch.config import RunConfiguration
+from mesa_batch.columns import arrow_table
+from mesa_batch.config import DesignInfo, RunConfiguration
 from mesa_batch.errors import ConfigurationError, problem
-from mesa_batch.execute import FAILED, SUCCEEDED, Failure, RunStatus
+from mesa_batch.outcomes import FAILURE_FIELDS, Failure, RunStatus, Status
+from mesa_batch.tables import MemoryTables, StoreTables, Tables
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from mesa_batch.store import StoreState
+    from mesa_batch.reproduce import RerunReport
+    from mesa_batch.store.session import Session
 
 __all__ = ["Results", "RunFailure"]
 
-PENDING = "pending"
+PENDING = Status.PENDING
 #: The columns of ``runs`` that come before the parameters.
 RUN_COLUMNS = (
     "run_id",
@@ -50,7 +56,10 @@ RUN_COLUMNS = (
     "model_time",
     "worker_time",
 )
-FAILURE_COLUMNS = ("failure_stage", "failure_type", "failure_message")
+#: The failure columns of ``runs`` (the traceback is in ``failures``).
+FAILURE_COLUMNS = FAILURE_FIELDS[:3]
+#: The design columns of ``runs``, after the failure columns.
+DESIGN_COLUMNS = ("point", "point_key", "design")
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -63,8 +72,10 @@ class RunFailure:
         seed: The run's seed.
         failure: The stage, exception type, message and traceback.
         configuration: The run's configuration, when the results know it (rerun the run alone
-            with ``BatchRunner([configuration]).run()``); None for results read from a store
-            without their configurations.
+            with ``BatchRunner([configuration]).run()`` or ``results.rerun(run_id)``); None for
+            results read from a store without their configurations.
+        max_steps: The run's ``max_steps`` (None when unknown).
+        data_collection_period: The run's ``data_collection_period`` (None when unknown).
     """
 
     run_id: int
@@ -72,6 +83,8 @@ class RunFailure:
     seed: int
     failure: Failure
     configuration: RunConfiguration | None = None
+    max_steps: int | None = None
+    data_collection_period: int | None = None
 
     @property
     def stage(self) -> str:
@@ -100,104 +113,6 @@ class RunFailure:
         )
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class PlannedRun:
-    """What ``Results`` knows of every run, finished or not."""
-
-    run_id: int
-    iteration: int
-    key: str
-    seed: int
-    parameters: Mapping[str, Any]
-
-    @classmethod
-    def of(cls, config: RunConfiguration) -> PlannedRun:
-        """The planned run of a configuration."""
-        assert config.seed is not None
-        return cls(config.run_id, config.iteration, config.key, config.seed, config.parameters)
-
-
-class _MemoryTables:
-    """Tables held as the workers' columnar chunks; a table's chunks are consumed when built."""
-
-    def __init__(self, chunks: Mapping[str, Sequence[dict[str, np.ndarray]]]):
-        self._chunks = {name: list(parts) for name, parts in chunks.items()}
-
-    def names(self) -> list[str]:
-        return list(self._chunks)
-
-    def load(self, table: str) -> pd.DataFrame:
-        import pandas as pd  # noqa: PLC0415
-
-        chunks = sorted(self._chunks.get(table) or [], key=lambda c: int(c["run_id"][0]))
-        if not chunks:
-            return _empty()
-        columns = concat_columns(chunks, consume=True)
-        self._chunks[table] = []
-        frame = pd.DataFrame(columns, copy=False)
-        if not frame["run_id"].is_monotonic_increasing:
-            frame = frame.sort_values("run_id", kind="stable", ignore_index=True)
-        return frame
-
-
-class _StoreTables:
-    """A store's runs, read lazily: data tables from its Parquet parts, the plan on demand.
-
-    Args:
-        state: The store's state.
-        run_ids: The store run ids of these results' runs, sorted.
-    """
-
-    def __init__(self, state: StoreState, run_ids: np.ndarray):
-        self._state = state
-        self._run_ids = run_ids
-        mine = state.runs["run_id"].isin(run_ids)
-        #: The outcome rows of these runs (columnar: counts and overhead without a Python
-        #: object per run).
-        self.outcomes: pd.DataFrame = state.runs if mine.all() else state.runs[mine]
-
-    @property
-    def planned_count(self) -> int:
-        """How many runs these results have, finished or not."""
-        return len(self._run_ids)
-
-    def names(self) -> list[str]:
-        return [name for name, parts in self._state.batches.items() if parts]
-
-    def load(self, table: str) -> pd.DataFrame:
-        frame = self._state.read_table(table, self._run_ids)
-        return frame if len(frame) else _empty()
-
-    def plan(self) -> pd.DataFrame:
-        """The plan rows of these runs, with every column (read from disk now)."""
-        full = self._state.full_plan()
-        return full[full["run_id"].isin(self._run_ids)]
-
-    def runs(self) -> tuple[list[PlannedRun], dict[int, RunStatus]]:
-        """A :class:`PlannedRun` per run and a :class:`RunStatus` per finished run."""
-        from mesa_batch.store import plan_parameters, run_statuses  # noqa: PLC0415
-
-        plan = self.plan()
-        planned = [
-            PlannedRun(int(run_id), int(iteration), str(key), int(seed), parameters)
-            for run_id, iteration, key, seed, parameters in zip(
-                plan["run_id"],
-                plan["iteration"],
-                plan["key"],
-                plan["seed"],
-                plan_parameters(plan),
-                strict=True,
-            )
-        ]
-        return planned, {s.run_id: s for s in run_statuses(self.outcomes)}
-
-
-def _empty() -> pd.DataFrame:
-    import pandas as pd  # noqa: PLC0415
-
-    return pd.DataFrame({"run_id": pd.Series(dtype="int64"), "step": []})
-
-
 class Results:
     """The results of a sweep: tidy tables as pandas DataFrames, records, Parquet.
 
@@ -215,26 +130,31 @@ class Results:
         configurations: Sequence[RunConfiguration],
         statuses: Mapping[int, RunStatus],
         chunks: Mapping[str, Sequence[dict[str, np.ndarray]]],
+        *,
+        reproducible: bool | None = None,
     ):
-        self._setup(
-            [PlannedRun.of(c) for c in configurations],
-            statuses,
-            _MemoryTables(chunks),
-            configurations,
-        )
+        self._use(MemoryTables(configurations, statuses, chunks), configurations)
+        self._reproducible = reproducible
 
-    def _setup(
-        self,
-        planned: Sequence[PlannedRun],
-        statuses: Mapping[int, RunStatus],
-        tables: _MemoryTables | _StoreTables,
-        configurations: Iterable[RunConfiguration],
-    ) -> None:
-        self._planned: list[PlannedRun] | None = list(planned)
-        self._statuses: dict[int, RunStatus] | None = dict(statuses)
+    def _use(self, tables: Tables, configurations: Iterable[RunConfiguration]) -> None:
         self._tables = tables
         self._configurations = {c.run_id: c for c in configurations}
         self._frames: dict[str, pd.DataFrame] = {}
+        self._statuses: dict[int, RunStatus] | None = None
+        self._store: pathlib.Path | None = None
+        self._reproducible = None
+
+    @classmethod
+    def _of(
+        cls,
+        tables: StoreTables,
+        configurations: Iterable[RunConfiguration],
+        store: pathlib.Path,
+    ) -> Results:
+        results = object.__new__(cls)
+        results._use(tables, configurations)
+        results._store = store
+        return results
 
     @classmethod
     def open(
@@ -245,6 +165,10 @@ class Results:
     ) -> Results:
         """Read the results in a store directory (lazily: a table is read when first used).
 
+        Opening, listing and showing a store never runs code from it: nothing is unpickled,
+        evaluated or imported (only :attr:`configurations` and :meth:`rerun` import the model,
+        by its recorded path).
+
         Args:
             store: The store directory (``BatchRunner(..., store=...)``).
             configurations: Only the runs of these configurations (all runs by default); they
@@ -254,80 +178,114 @@ class Results:
             The results, with the same tables an in-memory run gives.
 
         Raises:
-            ConfigurationError: The directory is not a mesa_batch store.
+            ConfigurationError: The directory does not exist or is not a mesa_batch store.
         """
-        return cls._from_store(store, configurations)
+        from mesa_batch.store.reader import check_format, read_state, string_isin  # noqa: PLC0415
+        from mesa_batch.store.session import release_arrow_memory  # noqa: PLC0415
 
-    @classmethod
-    def _from_store(
-        cls,
-        store: str | pathlib.Path,
-        configurations: Iterable[RunConfiguration] | None,
-        *,
-        store_run_ids: bool = False,
-    ) -> Results:
-        """:meth:`open`; with ``store_run_ids``, the configurations carry the store's run ids.
-
-        The runner's configurations do (the store renumbered them), and then the plan need not
-        be read to find their runs.
-        """
-        from mesa_batch.store import (  # noqa: PLC0415
-            read_state,
-            release_arrow_memory,
-            string_isin,
-        )
-
-        state = read_state(store)
+        path = pathlib.Path(store)
+        if not path.is_dir():
+            raise ConfigurationError(
+                problem(
+                    "store",
+                    "must be an existing directory",
+                    str(store),
+                    "Check the path (it does not exist); a sweep with store=... creates it.",
+                )
+            )
+        state = read_state(path)
         if not state.meta:
             raise ConfigurationError(
-                problem("store", "must be a mesa_batch store directory", str(store))
+                problem(
+                    "store",
+                    "must be a mesa_batch store directory (it has no readable store.json)",
+                    str(store),
+                )
             )
+        check_format(path, state.meta)
         configs = list(configurations) if configurations is not None else []
-        if configurations is None:
-            run_ids = state.planned_run_ids()
-        elif store_run_ids:
-            run_ids = np.unique(np.fromiter((c.run_id for c in configs), np.int64, len(configs)))
-        else:
+        run_ids = None
+        if configurations is not None:
             plan = state.plan
             wanted = string_isin(plan["key"], {c.key for c in configs})
             run_ids = np.sort(plan.loc[wanted, "run_id"].to_numpy(dtype=np.int64))
-        results = cls.__new__(cls)
-        results._setup([], {}, _StoreTables(state, run_ids), configs)
-        # a store may hold 100,000s of runs: a Python object per run is made on first use
-        results._planned = results._statuses = None
+            by_key = dict(zip(plan["key"], plan["run_id"], strict=True))
+            configs = [c.renumbered(int(by_key[c.key])) for c in configs if c.key in by_key]
+        results = cls._of(StoreTables(state, run_ids), configs, path)
         release_arrow_memory()
         return results
 
+    @classmethod
+    def from_session(cls, session: Session) -> Results:
+        """The results of a store's writing session (its configurations carry the store's ids).
+
+        The plan is not read from disk: the session's configurations are the plan.
+        """
+        from mesa_batch.store.reader import read_state  # noqa: PLC0415
+
+        state = read_state(session.root)
+        tables = StoreTables(state, configurations=session.configurations)
+        return cls._of(tables, session.configurations, session.root)
+
+    # -- what the results are of ----------------------------------------------------------
+
+    def __len__(self) -> int:
+        return len(self._tables.plan())
+
     @property
-    def planned(self) -> list[PlannedRun]:
-        """Every run of these results, finished or not."""
-        if self._planned is None:
-            self._load_runs()
-        assert self._planned is not None
-        return self._planned
+    def store(self) -> pathlib.Path | None:
+        """The store these results are read from (None for results held in memory)."""
+        return self._store
+
+    @property
+    def store_info(self) -> dict[str, Any]:
+        """The store's metadata (``store.json``: model, versions, host, sessions); {} in memory."""
+        return dict(self._tables.meta)
+
+    @property
+    def notes(self) -> list[str]:
+        """What reading the store found wrong and how it was read (empty when all is well)."""
+        return list(self._tables.notes)
+
+    @property
+    def designs(self) -> dict[str, DesignInfo]:
+        """The designs that made these runs, by id (the ``design`` column of :attr:`runs`).
+
+        Each :class:`~mesa_batch.DesignInfo` has the design's name, options, master seed,
+        parameter space and, for designs that sample the unit cube, its sample matrix.
+        """
+        return self._tables.designs()
+
+    @property
+    def configurations(self) -> list[RunConfiguration]:
+        """The configurations of these runs.
+
+        In memory, and for results a runner returned, they are the sweep's own. For a store
+        opened later they are re-created from it (the model is imported by its recorded path):
+        equal in key, seed, parameters, point, iteration, settings and design to those that
+        made the store, for every run whose parameters the store could encode exactly; the
+        others are left out, with a warning.
+        """
+        if self._configurations:
+            return list(self._configurations.values())
+        return self._tables.configurations()
+
+    @property
+    def reproducible(self) -> bool | None:
+        """Whether runs run again with their seeds gave the same data (None: not checked)."""
+        if self._reproducible is not None:
+            return self._reproducible
+        check = self._tables.meta.get("reproducibility")
+        if isinstance(check, dict) and isinstance(check.get("reproducible"), bool):
+            return bool(check["reproducible"])
+        return None
 
     @property
     def statuses(self) -> dict[int, RunStatus]:
         """The outcome of every run that finished, by run id."""
         if self._statuses is None:
-            self._load_runs()
-        assert self._statuses is not None
+            self._statuses = _statuses(self._tables.outcomes())
         return self._statuses
-
-    def _load_runs(self) -> None:
-        assert isinstance(self._tables, _StoreTables)
-        self._planned, self._statuses = self._tables.runs()
-
-    def _columnar(self) -> _StoreTables | None:
-        """The store's runs while no Python object per run was made: read them by column."""
-        if self._statuses is None and isinstance(self._tables, _StoreTables):
-            return self._tables
-        return None
-
-    @property
-    def configurations(self) -> list[RunConfiguration]:
-        """The configurations these results know (all of them, unless read from a store)."""
-        return list(self._configurations.values())
 
     # -- the tables ----------------------------------------------------------------------
 
@@ -339,7 +297,7 @@ class Results:
 
     @property
     def runs(self) -> pd.DataFrame:
-        """One row per run: ids, key, seed, status, steps, wall time, failure, parameters."""
+        """One row per run: ids, key, seed, status, steps, times, failure, point, parameters."""
         if "runs" not in self._frames:
             self._frames["runs"] = self._runs_frame()
         return self._frames["runs"]
@@ -370,8 +328,7 @@ class Results:
         if table == "runs":
             return self.runs
         if table not in self._frames:
-            if table not in self._tables.names() and table not in ("model", "agents"):
-                raise ConfigurationError(problem("table", f"must be one of {self.tables}", table))
+            self._check_table(table)
             self._frames[table] = self._tables.load(table)
         frame = self._frames[table]
         if not with_parameters:
@@ -379,63 +336,114 @@ class Results:
         parameters = self.runs[["run_id", "iteration", "seed", *self.parameter_names]]
         return parameters.merge(frame, on="run_id", how="right", suffixes=(" (parameter)", ""))
 
+    def _check_table(self, table: str) -> None:
+        if table not in self._tables.names() and table not in ("model", "agents"):
+            raise ConfigurationError(problem("table", f"must be one of {self.tables}", table))
+
+    def scan(
+        self,
+        table: str,
+        columns: Sequence[str] | None = None,
+        *,
+        run_ids: Iterable[int] | None = None,
+    ) -> Iterator[Any]:
+        """Read a table piece by piece, only the columns and runs asked for (out of core).
+
+        From a store, each piece is one Parquet part, read with only the requested columns and
+        filtered to the runs it contributes; nothing else is loaded. Analyses of big stores
+        are built on this.
+
+        Args:
+            table: A name from :attr:`tables` (not ``runs``).
+            columns: The columns to read (``run_id`` always comes first); all by default.
+            run_ids: Only these runs.
+
+        Yields:
+            ``pyarrow.Table`` pieces.
+
+        Raises:
+            ConfigurationError: ``table`` is not one of this sweep's tables.
+        """
+        self._check_table(table)
+        if table in self._frames:
+            from mesa_batch.tables import _arrow_pieces  # noqa: PLC0415
+
+            yield from _arrow_pieces(self._frames[table], columns, run_ids)
+            return
+        yield from self._tables.scan(table, columns=columns, run_ids=run_ids)
+
+    def rows(self, table: str, run_ids: Iterable[int]) -> pd.DataFrame:
+        """The rows of some runs in one table (from a store, only theirs are read)."""
+        if table in self._frames:
+            frame = self._frames[table]
+            return frame[frame["run_id"].isin(list(run_ids))].reset_index(drop=True)
+        self._check_table(table)
+        return self._tables.load(table, run_ids)
+
     @property
     def parameter_names(self) -> list[str]:
         """The parameter names of the sweep, in order of first appearance."""
-        names = dict.fromkeys(n for run in self.planned for n in run.parameters)
-        return list(names)
+        runs = self.runs
+        return [str(c) for c in runs.columns[len(_leading(runs)) :]]
 
     def _runs_frame(self) -> pd.DataFrame:
         import pandas as pd  # noqa: PLC0415
 
-        store = self._columnar()
-        if store is not None:
-            return _store_runs_frame(store)
-        columns: dict[str, list[Any]] = {name: [] for name in (*RUN_COLUMNS, *FAILURE_COLUMNS)}
-        for config in self.planned:
-            status = self.statuses.get(config.run_id)
-            failure = status.failure if status is not None else None
-            row = {
-                "run_id": config.run_id,
-                "iteration": config.iteration,
-                "key": config.key,
-                "seed": config.seed,
-                "status": status.status if status is not None else PENDING,
-                "steps": status.steps if status is not None else None,
-                "wall_time": status.wall_time if status is not None else None,
-                "model_time": status.model_time if status is not None else None,
-                "worker_time": status.worker_time if status is not None else None,
-                "failure_stage": failure.stage if failure else None,
-                "failure_type": failure.exception_type if failure else None,
-                "failure_message": failure.message if failure else None,
-            }
-            for name, value in row.items():
-                columns[name].append(value)
-        data: dict[str, Any] = dict(columns)
-        data["seed"] = pd.array(columns["seed"], dtype="UInt64")
-        data["steps"] = pd.array(columns["steps"], dtype="Int64")
-        for name in ("wall_time", "model_time", "worker_time"):
-            data[name] = pd.array(columns[name], dtype="Float64")
-        _add_parameter_columns(data, [run.parameters for run in self.planned])
+        plan = self._tables.plan()
+        outcomes = self._tables.outcomes()
+        if len(outcomes) and not outcomes["run_id"].is_unique:
+            outcomes = outcomes.drop_duplicates("run_id")
+        frame = plan[["run_id", "iteration", "key", "seed"]].copy()
+        indexed = outcomes.set_index("run_id").reindex(frame["run_id"].to_numpy())
+        missing = indexed["status"].isna().to_numpy() if len(indexed) else np.ones(0, bool)
+        status: Any = indexed["status"].astype(object).to_numpy() if len(indexed) else []
+        frame["status"] = np.where(missing, str(PENDING), status).astype(object)
+        for name in ("steps", "wall_time", "model_time", "worker_time"):
+            values = indexed[name] if name in indexed else pd.Series(np.nan, index=indexed.index)
+            numbers = pd.to_numeric(values, errors="coerce").fillna(0.0).to_numpy(dtype=float)
+            column: Any = pd.Series(numbers).astype("Int64" if name == "steps" else "Float64")
+            column[missing] = pd.NA
+            frame[name] = column.array
+        for name in FAILURE_COLUMNS:
+            values = indexed[name] if name in indexed else pd.Series(None, index=indexed.index)
+            frame[name] = [v if isinstance(v, str) else None for v in values.tolist()]
+        for name in DESIGN_COLUMNS:
+            frame[name] = plan[name].to_numpy()
+        frame["point"] = frame["point"].astype("Int64")
+        data: dict[str, Any] = {name: frame[name] for name in frame.columns}
+        _add_parameter_columns(data, self._tables.parameters())
         return pd.DataFrame(data)
 
     # -- failures and summary -------------------------------------------------------------
 
     @property
     def failures(self) -> list[RunFailure]:
-        """The failed runs, by run id, with their configurations and failures."""
-        by_id = {run.run_id: run for run in self.planned}
-        return [
-            RunFailure(
-                run_id,
-                by_id[run_id].parameters,
-                by_id[run_id].seed,
-                status.failure,
-                self._configurations.get(run_id),
+        """The failed runs, by run id, with their parameters, seeds and failures."""
+        runs = self.runs
+        failed = runs[runs["status"] == Status.FAILED]
+        if not len(failed):
+            return []
+        outcomes = self._tables.outcomes()
+        by_id = outcomes.drop_duplicates("run_id").set_index("run_id")
+        plan = self._tables.plan().set_index("run_id")
+        names = self.parameter_names
+        found = []
+        for row in failed.to_dict("records"):
+            run_id = int(row["run_id"])
+            outcome = by_id.loc[run_id].to_dict() if run_id in by_id.index else {}
+            settings: Any = plan.loc[run_id] if run_id in plan.index else {}
+            parameters = {n: row[n] for n in names if not _missing(row.get(n))}
+            found.append(
+                RunFailure(
+                    run_id,
+                    parameters,
+                    int(row["seed"]) if not _missing(row["seed"]) else 0,
+                    Failure.from_row({str(k): v for k, v in outcome.items()}),
+                    self._configurations.get(run_id),
+                    *(_int_or_none(settings, n) for n in ("max_steps", "data_collection_period")),
+                )
             )
-            for run_id, status in sorted(self.statuses.items())
-            if status.status == FAILED and status.failure is not None and run_id in by_id
-        ]
+        return found
 
     @property
     def runner_overhead(self) -> float | None:
@@ -445,39 +453,28 @@ class Results:
         collecting, joining tables, writing parts); model time is the time inside the model's
         ``__init__`` and ``step()``. Reading the model's data counts as overhead.
         """
-        store = self._columnar()
-        if store is not None:
-            outcomes = store.outcomes
-            if "worker_time" not in outcomes:  # written before worker times were recorded
-                return None
-            timed = outcomes[outcomes["worker_time"].fillna(0.0) > 0]
-            worker, model = float(timed["worker_time"].sum()), float(timed["model_time"].sum())
-        else:
-            statuses = [s for s in self.statuses.values() if s.worker_time > 0]
-            worker = sum(s.worker_time for s in statuses)
-            model = sum(s.model_time for s in statuses)
+        outcomes = self._tables.outcomes()
+        if "worker_time" not in outcomes or not len(outcomes):
+            return None
+        worker_times = outcomes["worker_time"].astype(float).fillna(0.0)
+        timed = outcomes[worker_times > 0]
+        worker = float(timed["worker_time"].astype(float).sum())
+        model = float(timed["model_time"].astype(float).sum())
         if not worker:
             return None
         return max(0.0, 1 - model / worker)
 
     def counts(self) -> dict[str, int]:
         """How many runs succeeded, failed and are pending."""
-        store = self._columnar()
-        if store is not None:
-            statuses = store.outcomes["status"]
-            done, failed = int((statuses == SUCCEEDED).sum()), int((statuses == FAILED).sum())
-            pending = store.planned_count - done - failed
-            return {"succeeded": done, "failed": failed, "pending": pending}
-        counts = {"succeeded": 0, "failed": 0, "pending": 0}
-        for run in self.planned:
-            status = self.statuses.get(run.run_id)
-            counts[status.status if status is not None else PENDING] += 1
-        return counts
+        statuses = self._tables.outcomes()["status"]
+        done = int((statuses == Status.SUCCEEDED).sum())
+        failed = int((statuses == Status.FAILED).sum())
+        return {"succeeded": done, "failed": failed, "pending": len(self) - done - failed}
 
     def summary(self) -> str:
         """A short text summary: run counts, tables with their row counts, failures."""
         counts = self.counts()
-        head = f"{len(self.planned)} runs: {counts['succeeded']} succeeded, "
+        head = f"{len(self)} runs: {counts['succeeded']} succeeded, "
         lines = [head + f"{counts['failed']} failed, {counts['pending']} pending"]
         for table in self.tables[1:]:
             frame = self.dataframe(table)
@@ -486,14 +483,61 @@ class Results:
         overhead = self.runner_overhead
         if overhead is not None:
             lines.append(f"  runner overhead: {overhead:.1%} of worker time outside model code")
+        if self.reproducible is False:
+            lines.append("  NOT REPRODUCIBLE: runs run again with their seeds gave other data")
+        lines.extend(f"  note: {note}" for note in self.notes)
         lines.extend(f"  failed: {failure!r}" for failure in self.failures[:5])
         return "\n".join(lines)
 
     def __repr__(self) -> str:
         counts = self.counts()
         return (
-            f"<Results: {len(self.planned)} runs ({counts['succeeded']} succeeded, "
+            f"<Results: {len(self)} runs ({counts['succeeded']} succeeded, "
             f"{counts['failed']} failed, {counts['pending']} pending); tables {self.tables}>"
+        )
+
+    # -- running a run again ----------------------------------------------------------------
+
+    def rerun(self, run_id: int) -> RerunReport:
+        """Run one run again, in this process, and compare its tables with the recorded rows.
+
+        The run's configuration is re-created (from a store: its model imported by its
+        recorded path, its recorded parameters, seed and settings), the model is built, stepped
+        and read here, and every table is compared with the rows these results hold for the
+        run, value by value and bit for bit (floats included).
+
+        Args:
+            run_id: The run's id.
+
+        Returns:
+            The report: whether the run reproduced, and where its tables differ.
+
+        Raises:
+            ConfigurationError: There is no such run, or it cannot be re-created.
+        """
+        from mesa_batch.execute import execute_run  # noqa: PLC0415
+        from mesa_batch.reproduce import RerunReport, compare  # noqa: PLC0415
+
+        config = self._configurations.get(run_id) or self._tables.configuration(run_id)
+        if config is None:
+            raise ConfigurationError(
+                problem(
+                    "run_id",
+                    "must name a run these results can re-create",
+                    run_id,
+                    "Pick one from results.runs; runs whose parameters the store keeps only "
+                    "as text are re-created from your design instead.",
+                )
+            )
+        status, tables = execute_run(config)
+        recorded = self.statuses.get(run_id)
+        expected = {name: self.rows(name, [run_id]) for name in self.tables[1:]}
+        differences = compare(expected, tables) if status.status == Status.SUCCEEDED else {}
+        return RerunReport(
+            run_id=run_id,
+            recorded=str(recorded.status) if recorded is not None else str(PENDING),
+            status=status,
+            differences=differences,
         )
 
     # -- conversions ----------------------------------------------------------------------
@@ -571,46 +615,68 @@ class Results:
         return written
 
 
-def _store_runs_frame(store: _StoreTables) -> pd.DataFrame:
-    """:meth:`Results.runs` from a store's plan and outcome tables, column by column."""
+def _leading(runs: pd.DataFrame) -> list[str]:
+    return [*RUN_COLUMNS, *FAILURE_COLUMNS, *DESIGN_COLUMNS]
+
+
+def _int_or_none(row: Any, name: str) -> int | None:
+    try:
+        value = row[name]
+    except (KeyError, IndexError, TypeError):
+        return None
+    return None if _missing(value) else int(value)
+
+
+def _missing(value: object) -> bool:
     import pandas as pd  # noqa: PLC0415
 
-    from mesa_batch.store import plan_parameters  # noqa: PLC0415
-
-    plan = store.plan()
-    run_ids = plan["run_id"].to_numpy()
-    outcomes = store.outcomes.drop_duplicates("run_id").set_index("run_id").reindex(run_ids)
-    missing = outcomes["status"].isna().to_numpy()
-
-    def column(name: str, *, number: bool = False) -> list[Any]:
-        values = outcomes[name] if name in outcomes else pd.Series(None, index=outcomes.index)
-        if number:  # a run's unknown count or time is 0, as in its RunStatus
-            values = values.astype(float).fillna(0.0)
-        return [None if gone else v for v, gone in zip(values.tolist(), missing, strict=True)]
-
-    data: dict[str, Any] = {
-        "run_id": run_ids.tolist(),
-        "iteration": plan["iteration"].tolist(),
-        "key": plan["key"].tolist(),
-        "seed": pd.array(plan["seed"].tolist(), dtype="UInt64"),
-        "status": [PENDING if s is None else s for s in column("status")],
-        "steps": pd.array(column("steps", number=True), dtype="Int64"),
-    }
-    for name in ("wall_time", "model_time", "worker_time"):
-        data[name] = pd.array(column(name, number=True), dtype="Float64")
-    for name in FAILURE_COLUMNS:
-        data[name] = [v if isinstance(v, str) else None for v in column(name)]
-    _add_parameter_columns(data, plan_parameters(plan))
-    return pd.DataFrame(data)
+    try:
+        return bool(pd.isna(value))  # type: ignore[call-overload]
+    except (TypeError, ValueError):  # array-like values
+        return False
 
 
-def _add_parameter_columns(data: dict[str, Any], parameters: Sequence[Mapping[str, Any]]) -> None:
+def _statuses(outcomes: pd.DataFrame) -> dict[int, RunStatus]:
+    """A :class:`RunStatus` per outcome row."""
+    found = {}
+    for row in outcomes.to_dict("records"):
+        failure = (
+            Failure.from_row({str(k): v for k, v in row.items()})
+            if row.get("status") == Status.FAILED
+            else None
+        )
+        found[int(row["run_id"])] = RunStatus(
+            run_id=int(row["run_id"]),
+            key=str(row["key"]),
+            status=str(row["status"]),
+            steps=int(_number(row.get("steps"))),
+            wall_time=_number(row.get("wall_time")),
+            model_time=_number(row.get("model_time")),
+            failure=failure,
+            worker_time=_number(row.get("worker_time")),
+        )
+    return found
+
+
+def _number(value: object) -> float:
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return 0.0
+    return 0.0 if math.isnan(number) else number
+
+
+def _add_parameter_columns(
+    data: dict[str, Any], parameters: Sequence[Mapping[str, Any] | None]
+) -> None:
     """Add a column per parameter name (in order of first appearance) to a runs table.
 
-    A parameter named like a runs column gets the suffix `` (parameter)``.
+    A parameter named like a runs column gets the suffix `` (parameter)``; runs whose
+    parameters are unknown (a store that lost its plan) get None.
     """
-    for name in dict.fromkeys(n for point in parameters for n in point):
-        values = [point.get(name) for point in parameters]
+    points = [p or {} for p in parameters]
+    for name in dict.fromkeys(n for point in points for n in point):
+        values = [point.get(name) for point in points]
         data[name if name not in data else f"{name} (parameter)"] = _column(values)
 
 

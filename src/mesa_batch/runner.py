@@ -29,6 +29,7 @@ every run that finished (also kept in :attr:`BatchRunner.results`).
 
 from __future__ import annotations
 
+import array
 import concurrent.futures as cf
 import contextlib
 import itertools
@@ -36,6 +37,7 @@ import os
 import pathlib
 import signal
 import threading
+import time
 import uuid
 import warnings
 from collections import deque
@@ -47,29 +49,28 @@ from mesa_batch.backends import (
     BatchSizer,
     ExecutorBackend,
     SerialBackend,
+    adapt_executor,
     cpu_count,
+    executor_workers,
     local_pool,
+    requires_store,
 )
 from mesa_batch.config import RunConfiguration
-from mesa_batch.errors import ConfigurationError, problem
-from mesa_batch.execute import FAILED, BatchResult, Failure, RunStatus, Writer
-from mesa_batch.executors import adapt_executor, executor_workers, requires_store
+from mesa_batch.errors import (
+    ConfigurationError,
+    Interrupted,
+    NotReproducibleWarning,
+    RunFailedWarning,
+    StoreWriteError,
+    check_int,
+    problem,
+)
+from mesa_batch.execute import BatchResult, Writer
+from mesa_batch.outcomes import Failure, RunStatus, Stage, Status
 from mesa_batch.results import Results, merge_chunks
-from mesa_batch.store import Session, StoreWriteError, open_session
+from mesa_batch.store.session import Session, open_session
 
 __all__ = ["BatchRunner", "Interrupted", "RunFailedWarning"]
-
-
-class RunFailedWarning(UserWarning):
-    """Some runs of a sweep failed; the others completed (see ``Results.failures``)."""
-
-
-class Interrupted(KeyboardInterrupt):
-    """The sweep was interrupted (Ctrl-C); ``results`` holds every run that finished."""
-
-    def __init__(self, results: Results):
-        super().__init__("sweep interrupted")
-        self.results = results
 
 
 class BatchRunner:
@@ -90,11 +91,16 @@ class BatchRunner:
         retry_failed: With a store, run again the runs it records as failed.
         executor: Run the batches on this ``concurrent.futures``-style executor instead of a
             local pool: a Dask ``Client`` (or ``client.get_executor()``),
-            ``mpi4py.futures.MPIPoolExecutor`` (needs ``store``), :class:`~mesa_batch.executors.
+            ``mpi4py.futures.MPIPoolExecutor`` (needs ``store``), :class:`~mesa_batch.backends.
             RayExecutor`, or any executor. It stays yours: it is never shut down here, and
             ``number_processes`` is ignored.
         replace_store: With a store, move an existing store at that path aside
             (``PATH.replaced-<time>``) and start a new one, instead of resuming it.
+        reproducibility_checks: How many finished runs to run again at the end, comparing
+            their data with what was recorded, bit for bit: None (default) as many as cost
+            about 2% of the sweep's time (at least one, at most 50); 0 none. A mismatch warns
+            once (:class:`~mesa_batch.NotReproducibleWarning`) and is recorded in the store
+            and in ``results.reproducible``.
 
     Examples:
         >>> from mesa.examples import BoltzmannWealth
@@ -117,6 +123,7 @@ class BatchRunner:
         retry_failed: bool = False,
         replace_store: bool = False,
         executor: Any = None,
+        reproducibility_checks: int | None = None,
     ):
         self.configurations = _checked(configurations)
         self.number_processes = _check_processes(number_processes)
@@ -127,6 +134,17 @@ class BatchRunner:
         self.retry_failed = bool(retry_failed)
         self.replace_store = bool(replace_store)
         self.executor = None if executor is None else adapt_executor(executor)
+        self.reproducibility_checks = (
+            None
+            if reproducibility_checks is None
+            else check_int(
+                "reproducibility_checks",
+                reproducibility_checks,
+                minimum=0,
+                fix="Pass 0 to check none, or leave it None for the default (about 2% of the "
+                "sweep's time).",
+            )
+        )
         if self.executor is not None and requires_store(self.executor) and self.store is None:
             raise ConfigurationError(
                 problem(
@@ -178,16 +196,21 @@ class BatchRunner:
             raise
         dispatch = _dispatch(sink.todo, backend, sink.writer)
         total = len(sink.configurations)
+        started = time.perf_counter()
+        finished = _Finished()
         with _progress(total, total - len(sink.todo), self.display_progress) as bar:
             try:
                 with _terminate_as_interrupt():
                     for result in dispatch:
                         sink.add(result)
+                        finished.add(result.statuses)
                         bar.advance(result.statuses)
                         if result.storage_error is not None:
                             raise StoreWriteError(result.storage_error)
                         if result.interrupted:
                             raise KeyboardInterrupt
+                    results = sink.results()
+                    self._check(results, sink, backend, finished, time.perf_counter() - started)
             except KeyboardInterrupt:
                 dispatch.close()  # cancels queued batches
                 backend.close(kill=True)
@@ -199,7 +222,8 @@ class BatchRunner:
                 self.results = sink.finish("error")
                 raise
             backend.close()
-        self.results = sink.finish("completed")
+        sink.close("completed")
+        self.results = results
         counts = self.results.counts()
         if counts["failed"]:
             warnings.warn(
@@ -209,6 +233,66 @@ class BatchRunner:
                 stacklevel=2,
             )
         return self.results
+
+    def _check(
+        self,
+        results: Results,
+        sink: _MemorySink | _StoreSink,
+        backend: Backend,
+        finished: _Finished,
+        elapsed: float,
+    ) -> None:
+        """Run some finished runs again and compare their data (see :mod:`mesa_batch.reproduce`)."""
+        from mesa_batch.reproduce import check_count, chosen, compare  # noqa: PLC0415
+
+        count = check_count(
+            finished.wall_times, elapsed, self.reproducibility_checks, backend.workers
+        )
+        ids = set(chosen(finished.run_ids, count))
+        if not ids:
+            return
+        configs = [c for c in sink.configurations if c.run_id in ids]
+        task = f"check-{uuid.uuid4().hex[:6]}"
+        try:
+            again = backend.submit(configs, task=task, writer=None).result()
+        except (cf.BrokenExecutor, cf.CancelledError, OSError) as error:
+            sink.note(reproducibility={"checked": 0, "error": f"{type(error).__name__}: {error}"})
+            return
+        statuses = {s.run_id: s for s in again.statuses}
+        mismatched: dict[int, dict[str, str]] = {}
+        for config in configs:
+            status = statuses.get(config.run_id)
+            if status is None or status.status != Status.SUCCEEDED:
+                why = status.failure.summary() if status and status.failure else "it did not run"
+                mismatched[config.run_id] = {"status": f"succeeded before, now {why}"}
+                continue
+            got = _run_columns(again.tables, config.run_id)
+            expected = {name: results.rows(name, [config.run_id]) for name in results.tables[1:]}
+            differences = compare(expected, got)
+            if differences:
+                mismatched[config.run_id] = differences
+        results._reproducible = not mismatched
+        sink.note(
+            reproducibility={
+                "checked": len(configs),
+                "run_ids": sorted(ids),
+                "reproducible": not mismatched,
+                "mismatched": {str(k): v for k, v in mismatched.items()},
+            }
+        )
+        if mismatched:
+            from mesa_batch.reproduce import LIKELY_CAUSES  # noqa: PLC0415
+
+            first, what = next(iter(mismatched.items()))
+            detail = "; ".join(f"{table}: {text}" for table, text in what.items())
+            warnings.warn(
+                f"{len(mismatched)} of {len(configs)} runs run again with their recorded seeds "
+                f"gave other data (run {first}: {detail}): this model's runs cannot be "
+                f"re-created from their seeds. Likely causes: {LIKELY_CAUSES}. "
+                "results.rerun(run_id) shows a run's differences.",
+                NotReproducibleWarning,
+                stacklevel=3,
+            )
 
     def _sink(self) -> _MemorySink | _StoreSink:
         if self.store is None:
@@ -249,6 +333,32 @@ class BatchRunner:
         return local_pool(workers)
 
 
+class _Finished:
+    """The run ids and run times of the runs that succeeded in this sweep (compact)."""
+
+    def __init__(self) -> None:
+        self.run_ids = array.array("q")
+        self.wall_times = array.array("d")
+
+    def add(self, statuses: Sequence[RunStatus]) -> None:
+        for status in statuses:
+            if status.status == Status.SUCCEEDED:
+                self.run_ids.append(status.run_id)
+                self.wall_times.append(status.wall_time)
+
+
+def _run_columns(tables: dict[str, dict[str, Any]], run_id: int) -> dict[str, dict[str, Any]]:
+    """One run's columns (without ``run_id``) from a batch's tables."""
+    import numpy as np  # noqa: PLC0415
+
+    found = {}
+    for name, columns in tables.items():
+        mask = np.asarray(columns["run_id"]) == run_id
+        if mask.any():
+            found[name] = {k: np.asarray(v)[mask] for k, v in columns.items() if k != "run_id"}
+    return found
+
+
 class _MemorySink:
     """Keeps every batch's statuses and rows in this process."""
 
@@ -264,8 +374,17 @@ class _MemorySink:
         self.statuses.update((s.run_id, s) for s in result.statuses)
         merge_chunks(self.chunks, result.tables)
 
-    def finish(self, reason: str) -> Results:
+    def results(self) -> Results:
         return Results(self.configurations, self.statuses, self.chunks)
+
+    def note(self, **fields: Any) -> None:
+        """Nothing to record: the results carry what the check found."""
+
+    def close(self, reason: str) -> None:
+        """Nothing to release."""
+
+    def finish(self, reason: str) -> Results:
+        return self.results()
 
 
 class _StoreSink:
@@ -280,10 +399,20 @@ class _StoreSink:
     def add(self, result: BatchResult) -> None:
         self.session.record(result.statuses)
 
+    def results(self) -> Results:
+        # the session's configurations carry the store's run ids: no plan to read for them
+        return Results.from_session(self.session)
+
+    def note(self, **fields: Any) -> None:
+        self.session.note(**fields)
+        self.session.event("note", **fields)
+
+    def close(self, reason: str) -> None:
+        self.session.close(reason)
+
     def finish(self, reason: str) -> Results:
         self.session.close(reason)
-        # the session's configurations carry the store's run ids: no plan to read for them
-        return Results._from_store(self.session.root, self.configurations, store_run_ids=True)
+        return self.results()
 
 
 @contextlib.contextmanager
@@ -347,16 +476,12 @@ def _checked(configurations: Iterable[RunConfiguration]) -> list[RunConfiguratio
 def _check_processes(number_processes: object) -> int | None:
     if number_processes is None:
         return None
-    valid = isinstance(number_processes, int) and not isinstance(number_processes, bool)
-    if valid and number_processes >= 1:  # type: ignore[operator]
-        return number_processes  # type: ignore[return-value]
-    raise ConfigurationError(
-        problem(
-            "number_processes",
-            "must be a positive int or None (all CPUs)",
-            number_processes,
-            "Use 1 to run in this process.",
-        )
+    return check_int(
+        "number_processes",
+        number_processes,
+        minimum=1,
+        rule="must be a positive int or None (all CPUs)",
+        fix="Use 1 to run in this process.",
     )
 
 
@@ -410,24 +535,13 @@ def _outcome(
         if not alone:
             suspects.extend(batch)
             return None
-        return _failed(batch, Failure.from_exception("worker", error))
+        return _failed(batch, Failure.from_exception(Stage.WORKER, error))
     except Exception as error:
-        return _failed(batch, Failure.from_exception("transport", error))
+        return _failed(batch, Failure.from_exception(Stage.TRANSPORT, error))
 
 
 def _failed(batch: Sequence[RunConfiguration], failure: Failure) -> BatchResult:
-    statuses = [
-        RunStatus(
-            run_id=c.run_id,
-            key=c.key,
-            status=FAILED,
-            steps=0,
-            wall_time=0.0,
-            model_time=0.0,
-            failure=failure,
-        )
-        for c in batch
-    ]
+    statuses = [RunStatus.failed(c.run_id, c.key, failure) for c in batch]
     return BatchResult(statuses=statuses, tables={})
 
 
@@ -462,7 +576,7 @@ class _progress:  # noqa: N801 - used as a context manager, like a function
         return self
 
     def advance(self, statuses: Sequence[RunStatus]) -> None:
-        failed = sum(s.status == FAILED for s in statuses)
+        failed = sum(s.status == Status.FAILED for s in statuses)
         self.failed += failed
         self.done += len(statuses)
         if self.callback is not None:

@@ -29,8 +29,8 @@ from mesa_batch.config import (
     check_reporters,
     point_key_of,
 )
-from mesa_batch.errors import DesignError, problem
-from mesa_batch.keys import master_seed, run_seed
+from mesa_batch.errors import DesignError, check_int, problem
+from mesa_batch.keys import MasterSeed, master_seed, run_seed
 from mesa_batch.models import check_model_class, inspect_model
 
 __all__ = ["Design", "RunSettings", "generate"]
@@ -96,6 +96,10 @@ class Design(ABC):
         """The design's options, recorded in :class:`DesignInfo`."""
         return {}
 
+    def draw(self, rng: np.random.Generator) -> tuple[list[dict[str, Any]], np.ndarray | None]:
+        """Pick the points, with the unit-cube sample they came from (None if there is none)."""
+        return self.points(rng), None
+
 
 def generate(
     design: Design, model_cls: type, **settings: Unpack[RunSettings]
@@ -136,15 +140,24 @@ def generate(
     signature = inspect_model(model_cls, scenario_cls)
     master = master_seed(settings.get("seed"))
     signature.check_names(design.names(), where=design.where)
-    points = design.points(master.sampling_rng())
+    points, samples = design.draw(master.sampling_rng())
     if not points:
         raise DesignError(problem(f"the {design.name} design", "produced no points", points))
+
+    def rebuild(seed: MasterSeed) -> list[RunConfiguration]:
+        """The design's first iteration again, from another master seed."""
+        again: Any = {**settings, "seed": seed, "iterations": 1}
+        return generate(design, model_cls, **again)
+
     info = DesignInfo(
         name=design.name,
         options=design.options(),
         seed=master,
         common_random_numbers=bool(common_random_numbers),
         n_points=len(points),
+        space=getattr(design, "space", None),
+        samples=samples,
+        rebuild=rebuild,
     )
     return cross(
         model_cls,
@@ -230,10 +243,7 @@ def number_points(model_cls: type, points: Iterable[Mapping[str, Any]]) -> list[
 
 def check_count(what: str, value: object, minimum: int = 1) -> int:
     """Check a count argument (``n``, ``trajectories``, ``level``...)."""
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < minimum:
-        rule = "must be a positive int" if minimum == 1 else f"must be an int >= {minimum}"
-        raise DesignError(problem(what, rule, value))
-    return int(value)
+    return check_int(what, value, minimum=minimum, error=DesignError)
 
 
 def literal_points(points: Iterable[object], *, where: str) -> list[dict[str, Any]]:

@@ -77,6 +77,11 @@ class BaseCase(Design):
                 )
         self._levels = level_sequences(self.variations, what="variations")
 
+    @property
+    def space(self) -> ParameterSpace:
+        """The varied parameters and their values."""
+        return self.variations
+
     def names(self) -> Iterable[str]:  # noqa: D102
         return self.base.keys()
 

@@ -65,7 +65,12 @@ class UnitCubeDesign(Design):
         return self.space.keys()
 
     def points(self, rng: np.random.Generator) -> list[dict[str, Any]]:  # noqa: D102
-        return self.space.from_unit(self.unit_points(rng))
+        return self.draw(rng)[0]
+
+    def draw(self, rng: np.random.Generator) -> tuple[list[dict[str, Any]], np.ndarray | None]:
+        """The points and the unit-cube sample (``n x dimensions``) they were mapped from."""
+        unit = np.asarray(self.unit_points(rng), dtype=float)
+        return self.space.from_unit(unit), unit
 
     def options(self) -> dict[str, Any]:  # noqa: D102
         return {"space": repr(self.space)}

@@ -60,8 +60,11 @@ class SparseGrid(UnitCubeDesign):
         )
         return np.clip(np.round(np.asarray(nodes, dtype=float).T, 12), 0.0, 1.0)
 
-    def points(self, rng: np.random.Generator) -> list[dict[str, Any]]:
-        """The grid's points; integers rounded to the nearest node, duplicates dropped."""
+    def draw(self, rng: np.random.Generator) -> tuple[list[dict[str, Any]], np.ndarray | None]:
+        """The grid's points and the unit-cube nodes of the points kept.
+
+        Integers are rounded to the nearest node; duplicate points are dropped.
+        """
         unit = self.unit_points(rng)
         columns = {}
         for j, name in enumerate(self.space.varying):
@@ -72,14 +75,15 @@ class SparseGrid(UnitCubeDesign):
             else:
                 columns[name] = parameter.from_unit(unit[:, j])
         constants = self.space.constants
-        points: dict[str, dict[str, Any]] = {}
+        points: dict[str, tuple[int, dict[str, Any]]] = {}
         for i in range(unit.shape[0]):
             point = {
                 name: columns[name][i] if name in columns else constants[name]
                 for name in self.space
             }
-            points.setdefault(repr(canonical(point)), point)
-        return list(points.values())
+            points.setdefault(repr(canonical(point)), (i, point))
+        kept = [i for i, _ in points.values()]
+        return [point for _, point in points.values()], unit[kept]
 
     def options(self) -> dict[str, Any]:  # noqa: D102
         return {**super().options(), "level": self.level, "rule": "clenshaw_curtis"}

@@ -24,25 +24,22 @@ from collections.abc import Sequence
 from typing import Any, Final
 
 from mesa_batch.config import RunConfiguration
-from mesa_batch.errors import MesaBatchError, problem
-from mesa_batch.execute import BatchResult, RunStatus, Writer, execute_batch
+from mesa_batch.errors import ExecutorBrokenError, problem
+from mesa_batch.execute import BatchResult, Writer, execute_batch
+from mesa_batch.outcomes import RunStatus
 
 __all__ = [
     "Backend",
     "BatchSizer",
     "ExecutorBackend",
-    "ExecutorBrokenError",
     "ProcessPoolBackend",
     "SerialBackend",
+    "cpu_count",
     "local_pool",
 ]
 
 #: Seconds an idle pool worker waits for more work before exiting.
 IDLE_TIMEOUT: Final = 60
-
-
-class ExecutorBrokenError(MesaBatchError, RuntimeError):
-    """An executor passed to the runner broke; the runs that finished are kept."""
 
 
 class Backend(ABC):
@@ -127,7 +124,7 @@ def _warm_up() -> int:
     import mesa  # noqa: F401, PLC0415
     import pyarrow.parquet  # noqa: F401, PLC0415
 
-    import mesa_batch.store  # noqa: F401, PLC0415
+    import mesa_batch.store.writer  # noqa: F401, PLC0415
 
     return os.getpid()
 

@@ -31,13 +31,9 @@ import importlib
 import os
 from typing import Any
 
-from mesa_batch.errors import ConfigurationError, MesaBatchError, problem
+from mesa_batch.errors import ConfigurationError, MissingExtraError, problem
 
-__all__ = ["RayExecutor", "adapt_executor", "executor_workers", "requires_store"]
-
-
-class MissingExtraError(MesaBatchError, ImportError):
-    """An optional backend is used but not installed."""
+__all__ = ["RayExecutor", "adapt_executor", "executor_workers", "require", "requires_store"]
 
 
 def require(module: str, extra: str, what: str) -> Any:

@@ -17,13 +17,8 @@ import pandas as pd
 import pytest
 
 from mesa_batch import BatchRunner, ConfigurationError, Results, full_factorial, manual
-from mesa_batch.backends import ExecutorBrokenError
-from mesa_batch.executors import (
-    MissingExtraError,
-    RayExecutor,
-    adapt_executor,
-    executor_workers,
-)
+from mesa_batch.backends import RayExecutor, adapt_executor, executor_workers
+from mesa_batch.errors import ExecutorBrokenError, MissingExtraError
 from mesa_batch.store import read_log
 from tests.conftest import backend_missing
 from tests.helpers import ROOT

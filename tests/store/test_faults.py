@@ -223,7 +223,7 @@ def test_a_second_writer_is_refused(tmp_path):
 def test_leftovers_of_a_crash_are_tolerated(tmp_path):
     store = tmp_path / "store"
     BatchRunner(configs()[:20], display_progress=False, store=store).run()
-    stale = store / "data" / "model" / ".part.parquet.abc.tmp"
+    stale = store / "data" / "model" / ".part.parquet.0123abcd.tmp"
     stale.write_bytes(b"half a file")
     with open(store / "status.jsonl", "a") as log:
         log.write('{"t": 1, "event": "succ')  # a torn last line

@@ -82,7 +82,7 @@ def _workers():
 
 
 def test_a_store_with_nothing_left_to_do_or_refusing_the_sweep_starts_no_worker(tmp_path):
-    from mesa_batch.store import StoreConflictError
+    from mesa_batch.errors import StoreConflictError
     from tests.models import KwargsModel
 
     store = tmp_path / "store"

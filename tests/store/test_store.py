@@ -64,7 +64,7 @@ def test_store_layout_and_metadata(tmp_path):
     run(sweep(), tmp_path)
     meta = json.loads((tmp_path / "store.json").read_text())
     assert meta["format"] == "mesa_batch.store"
-    assert meta["version"] == 1
+    assert meta["version"] == 2
     assert meta["model"] == "tests.models:MoneyModel"
     assert {"python", "mesa", "mesa-batch"} <= set(meta["versions"])
     assert meta["sessions"][0]["reason"] == "completed"
@@ -120,7 +120,11 @@ def test_failed_runs_are_kept_failed_unless_retried(tmp_path):
 def test_conflicting_configurations_are_refused(tmp_path):
     run(sweep(seed=1), tmp_path / "store")
     with pytest.raises(
-        StoreConflictError, match=r"is in the store .* with seed \d+, and given another seed now"
+        StoreConflictError,
+        match=r"is in the store .* with seed \d+ \(from the master seed 1 of its full_factorial "
+        r"design\), and this design gives it seed \d+ \(from master seed 2\).* Pass seed=1 to "
+        r"the design to resume the stored sweep, or start a new store with replace_store=True "
+        r"\(command line: mesa-batch run FILE --fresh\)",
     ):
         run(sweep(seed=2), tmp_path / "store")
     other = full_factorial(KwargsModel, {"n": [1]}, seed=1)
@@ -168,7 +172,7 @@ def test_pending_runs_are_listed_while_nothing_ran(tmp_path):
     partial = Results.open(tmp_path)
     assert partial.counts() == {"succeeded": 2, "failed": 0, "pending": 0}
     with_all = Results.open(tmp_path, configurations=configs[:3])
-    assert len(with_all.planned) == 2  # the third was never planned in this store
+    assert len(with_all) == 2  # the third was never planned in this store
 
 
 def test_counter_model_tables_in_a_store(tmp_path):

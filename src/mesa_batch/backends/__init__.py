@@ -1,0 +1,43 @@
+"""Where batches run: the calling process, a local pool, or any executor (Dask, MPI, Ray).
+
+=====================  ==================================================================
+``local``              :class:`Backend` (``submit`` returns futures), :class:`SerialBackend`,
+                       :class:`ExecutorBackend` (any executor, never shut down),
+                       :class:`ProcessPoolBackend` (loky's reusable pool), :class:`BatchSizer`
+``engines``            the optional engines: :func:`adapt_executor` (a Dask ``Client``),
+                       :func:`executor_workers`, :func:`requires_store` (MPI),
+                       :class:`RayExecutor`, lazy imports with install hints (:func:`require`)
+=====================  ==================================================================
+"""
+
+from mesa_batch.backends.engines import (
+    RayExecutor,
+    adapt_executor,
+    executor_workers,
+    require,
+    requires_store,
+)
+from mesa_batch.backends.local import (
+    Backend,
+    BatchSizer,
+    ExecutorBackend,
+    ProcessPoolBackend,
+    SerialBackend,
+    cpu_count,
+    local_pool,
+)
+
+__all__ = [
+    "Backend",
+    "BatchSizer",
+    "ExecutorBackend",
+    "ProcessPoolBackend",
+    "RayExecutor",
+    "SerialBackend",
+    "adapt_executor",
+    "cpu_count",
+    "executor_workers",
+    "local_pool",
+    "require",
+    "requires_store",
+]
