@@ -30,14 +30,17 @@ Every error names the key and its line, and says what is expected (validation by
 
 from __future__ import annotations
 
+import collections.abc
 import importlib
 import importlib.util
+import inspect
 import pathlib
 import re
 import sys
 import tomllib
-from collections.abc import Mapping, Sequence
-from typing import Annotated, Any, Literal
+import typing
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Annotated, Any, Final, Literal, Union
 
 from pydantic import (
     BaseModel,
@@ -46,6 +49,7 @@ from pydantic import (
     NonNegativeInt,
     PositiveInt,
     ValidationError,
+    create_model,
     field_validator,
     model_validator,
 )
@@ -127,33 +131,12 @@ def _check_parameters(values: Mapping[str, Any]) -> dict[str, Any]:
 class _DesignTable(_Strict):
     """A design's table: its parameter mappings hold typed parameter tables."""
 
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
     @field_validator("parameters", "variations", "space", check_fields=False)
     @classmethod
     def _typed(cls, value: dict[str, Any]) -> dict[str, Any]:
         return _check_parameters(value)
-
-
-class FullFactorial(_DesignTable):
-    """``kind = "full_factorial"``: every combination of ``[design.parameters]``."""
-
-    kind: Literal["full_factorial"]
-    parameters: dict[str, Any]
-
-    def build(self, designs: Any, model_cls: type, settings: dict[str, Any]) -> Any:
-        """The configurations of this design."""
-        return designs.full_factorial(model_cls, self.parameters, **settings)
-
-
-class BaseCase(_DesignTable):
-    """``kind = "base_case"``: ``[design.base]`` and one-at-a-time ``[design.variations]``."""
-
-    kind: Literal["base_case"]
-    base: dict[str, Any]
-    variations: dict[str, Any]
-
-    def build(self, designs: Any, model_cls: type, settings: dict[str, Any]) -> Any:
-        """The configurations of this design."""
-        return designs.base_case(model_cls, self.base, self.variations, **settings)
 
 
 class Manual(_Strict):
@@ -176,73 +159,57 @@ class Manual(_Strict):
         return self
 
 
-class _Spaced(_DesignTable):
-    space: dict[str, Any]
+def _design_model(kind: str, function: Callable[..., Any]) -> type[_DesignTable]:
+    """The table of a design, made from its function's signature (one schema per design).
 
+    Every argument after the model class becomes a key of ``[design]`` with the function's
+    type and default; parameter mappings (``Mapping`` arguments) become tables of typed
+    parameters. Values must have the argument's type exactly (TOML has ints, floats, strings
+    and booleans apart); ranges and other rules are the design's own, checked when it builds.
+    """
+    signature = inspect.signature(function)
+    hints = typing.get_type_hints(function)
+    fields: dict[str, Any] = {"kind": (Literal[kind], ...)}
+    arguments = []
+    for name, argument in list(signature.parameters.items())[1:]:
+        if argument.kind is inspect.Parameter.VAR_KEYWORD:
+            continue
+        annotation = hints.get(name, Any)
+        if typing.get_origin(annotation) in (Mapping, collections.abc.Mapping):
+            annotation = dict[str, Any]
+        default = ... if argument.default is inspect.Parameter.empty else argument.default
+        fields[name] = (annotation, default)
+        arguments.append(name)
 
-class Sample(_Spaced):
-    """``kind = "sample"``: ``n`` points of ``[design.space]`` by ``method``."""
-
-    kind: Literal["sample"]
-    n: PositiveInt
-    method: Literal["lhs", "random", "sobol", "halton", "grid"] = "lhs"
-
-    def build(self, designs: Any, model_cls: type, settings: dict[str, Any]) -> Any:
+    def build(self: Any, designs: Any, model_cls: type, settings: dict[str, Any]) -> Any:
         """The configurations of this design."""
-        return designs.sample(model_cls, self.space, self.n, self.method, **settings)
+        return function(model_cls, **{name: getattr(self, name) for name in arguments}, **settings)
+
+    model: type[_DesignTable] = create_model(
+        "".join(part.title() for part in kind.split("_")),
+        __base__=_DesignTable,
+        __doc__=f'``kind = "{kind}"``: the arguments of ``mesa_batch.{kind}``.',
+        **fields,
+    )
+    model.build = build  # type: ignore[attr-defined]
+    return model
 
 
-class Saltelli(_Spaced):
-    """``kind = "saltelli"``: Saltelli's design for Sobol indices."""
+def _design_tables() -> dict[str, type[BaseModel]]:
+    from mesa_batch import designs  # noqa: PLC0415
 
-    kind: Literal["saltelli"]
-    n: PositiveInt
-    calc_second_order: bool = True
-
-    def build(self, designs: Any, model_cls: type, settings: dict[str, Any]) -> Any:
-        """The configurations of this design."""
-        return designs.saltelli(
-            model_cls, self.space, self.n, calc_second_order=self.calc_second_order, **settings
-        )
+    tables: dict[str, type[BaseModel]] = {
+        kind: _design_model(kind, getattr(designs, kind)) for kind in DESIGNS if kind != "manual"
+    }
+    tables["manual"] = Manual
+    return {kind: tables[kind] for kind in DESIGNS}
 
 
-class Morris(_Spaced):
-    """``kind = "morris"``: Morris trajectories."""
-
-    kind: Literal["morris"]
-    trajectories: PositiveInt
-    num_levels: PositiveInt = 4
-    optimal_trajectories: PositiveInt | None = None
-    local_optimization: bool = True
-
-    def build(self, designs: Any, model_cls: type, settings: dict[str, Any]) -> Any:
-        """The configurations of this design."""
-        return designs.morris(
-            model_cls,
-            self.space,
-            self.trajectories,
-            num_levels=self.num_levels,
-            optimal_trajectories=self.optimal_trajectories,
-            local_optimization=self.local_optimization,
-            **settings,
-        )
-
-
-class SparseGrid(_Spaced):
-    """``kind = "sparse_grid"``: a Smolyak sparse grid."""
-
-    kind: Literal["sparse_grid"]
-    level: NonNegativeInt
-
-    def build(self, designs: Any, model_cls: type, settings: dict[str, Any]) -> Any:
-        """The configurations of this design."""
-        return designs.sparse_grid(model_cls, self.space, self.level, **settings)
-
-
-Design = Annotated[
-    FullFactorial | BaseCase | Manual | Sample | Saltelli | Morris | SparseGrid,
-    Field(discriminator="kind"),
-]
+DESIGN_TABLES: Final = _design_tables()
+if TYPE_CHECKING:
+    Design = BaseModel
+else:
+    Design = Annotated[Union[tuple(DESIGN_TABLES.values())], Field(discriminator="kind")]  # noqa: UP007
 
 
 class ExperimentFile(_Strict):
@@ -469,26 +436,30 @@ def configurations(
                 for name, r in reporters.items()
             }
     design = experiment.design
-    if isinstance(design, Manual) and design.csv is not None:
+    if isinstance(design, Manual) and design.csv is not None:  # relative to the file
         design = design.model_copy(update={"csv": str(base / design.csv)})
     try:
-        return design.build(designs, model_cls, settings)
+        return design.build(designs, model_cls, settings)  # type: ignore[attr-defined]
     except MesaBatchError as error:
         raise ExperimentError(f"{path}: {_design_problem(path, str(error))}") from error
 
 
 def _design_problem(path: str | pathlib.Path, message: str) -> str:
     """Prefix a design's error with the line of the key it names, e.g. ``parameters['n']``."""
-    named = re.match(r"(parameters|space|base|variations|points)\['([^']+)'\]", message)
-    if named is None:
-        return f"design: {message}"
-    section, name = named.groups()
     try:
         lines = _key_lines(pathlib.Path(path).read_text())
     except OSError:
         lines = {}
-    line = _line(lines, ("design", section, name))
-    return f"{f'line {line}: ' if line else ''}design.{section}.{name}: {message}"
+    named = re.match(r"(parameters|space|base|variations|points)\['([^']+)'\]", message)
+    option = re.match(r"([a-z_]+) must ", message)
+    if named is not None:
+        section, name = named.groups()
+        line = _line(lines, ("design", section, name))
+        return f"{f'line {line}: ' if line else ''}design.{section}.{name}: {message}"
+    if option is not None and ("design", option.group(1)) in lines:
+        line = lines[("design", option.group(1))]
+        return f"line {line}: design.{option.group(1)}: {message}"
+    return f"design: {message}"
 
 
 def store_of(experiment: ExperimentFile, path: str | pathlib.Path) -> pathlib.Path:
