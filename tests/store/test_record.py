@@ -14,6 +14,7 @@ import warnings
 
 import mesa
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -427,3 +428,28 @@ def test_a_version_1_store_is_read_and_resumed(tmp_path):
     assert resumed.counts() == {"succeeded": 3, "failed": 3, "pending": 0}
     assert read_log(store, events=["start"])[-1]["todo"] == 2  # only n=3 ran
     assert Results.open(store).store_info["version"] == 2
+
+
+def test_a_real_mesa_example_that_is_not_reproducible_is_found():
+    from mesa.examples import VirusOnNetwork
+
+    from mesa_batch.execute import execute_run
+    from mesa_batch.reproduce import compare
+    from tests.conftest import MESA_VERSION
+
+    configs = full_factorial(
+        VirusOnNetwork, {"num_nodes": [10, 20]}, max_steps=5, data_collection_period=1, seed=1
+    )
+    # independently: the same configuration twice in this process
+    _, first = execute_run(configs[0])
+    _, second = execute_run(configs[0])
+    frames = {name: pd.DataFrame(columns) for name, columns in first.items()}
+    differs = bool(compare(frames, second))
+    if MESA_VERSION[:2] == (3, 5):
+        assert differs  # Mesa 3.5.1's VirusOnNetwork builds its network with global random
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        results = BatchRunner(configs, display_progress=False).run()
+    found = [w for w in caught if issubclass(w.category, NotReproducibleWarning)]
+    assert results.reproducible is (not differs)
+    assert len(found) == int(differs)
