@@ -98,11 +98,14 @@ def test_a_full_run_then_show_status_and_export(tmp_path):
     assert re.search(r"│ model\s+│ 240\s+│ draw, stdlib_draw", show.stdout)
     assert "runner overhead:" in show.stdout
 
-    expected = Results.open(store).model
+    expected = Results.open(store).dataframe("model", with_parameters=True)  # the default
     csv = cli("export", store, "--table", "model", "--format", "csv", "--out", tmp_path / "m.csv")
     assert csv.returncode == 0
     assert "240 rows of model written" in csv.stdout
     pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "m.csv"), expected, check_dtype=False)
+    bare = cli("export", store, "--no-parameters", "--out", tmp_path / "b.csv")
+    assert bare.returncode == 0
+    assert list(pd.read_csv(tmp_path / "b.csv").columns) == list(Results.open(store).model.columns)
     parquet = cli(
         "export", store, "--table", "runs", "--format", "parquet", "--out", tmp_path / "r.parquet"
     )

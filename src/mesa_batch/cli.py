@@ -22,10 +22,25 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 from rich.table import Table
+from typer.core import TyperCommand
 
 from mesa_batch.errors import MesaBatchError
 
 OK, FAILED_RUNS, USAGE, INTERRUPTED = 0, 1, 2, 130
+
+
+class _Command(TyperCommand):
+    """A command whose usage line names its arguments plainly: ``run [OPTIONS] FILE``."""
+
+    def collect_usage_pieces(self, ctx: Any) -> list[str]:
+        """The usage line's pieces: ``[OPTIONS]``, then each argument's name."""
+        pieces = [self.options_metavar] if self.options_metavar else []
+        for param in self.get_params(ctx):
+            if param.param_type_name == "argument":
+                name = param.metavar or (param.name or "").upper()
+                pieces.append(name if param.required else f"[{name}]")
+        return pieces
+
 
 app = typer.Typer(
     name="mesa-batch",
@@ -42,13 +57,34 @@ console = Console(soft_wrap=True)
 errors = Console(stderr=True, soft_wrap=True)
 
 StoreArgument = Annotated[
-    pathlib.Path, typer.Argument(help="A store directory (written by `mesa-batch run`).")
+    pathlib.Path,
+    typer.Argument(help="A store directory (written by `mesa-batch run`).", metavar="STORE"),
 ]
 
 
 def main() -> None:
     """Entry point of the console script."""
     app()
+
+
+def _version(value: bool) -> None:
+    if value:
+        from mesa_batch import __version__  # noqa: PLC0415
+
+        console.print(f"mesa-batch {__version__}")
+        raise typer.Exit(OK)
+
+
+@app.callback()
+def _options(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """Run Mesa sweeps from experiment files, resume them, inspect and export their stores."""
 
 
 def _fail(message: str, code: int = USAGE) -> typer.Exit:
@@ -80,10 +116,13 @@ def _load(file: pathlib.Path, seed: int | None) -> tuple[Any, list[Any]]:
 
 
 @app.command(
+    cls=_Command,
     epilog="Example: mesa-batch run examples/boltzmann.toml --processes 2",
 )
 def run(  # noqa: PLR0917 - typer passes options by position
-    file: Annotated[pathlib.Path, typer.Argument(help="The experiment file (TOML).")],
+    file: Annotated[
+        pathlib.Path, typer.Argument(help="The experiment file (TOML).", metavar="FILE")
+    ],
     processes: Annotated[
         int | None, typer.Option(help="Worker processes (default: the file's, else all CPUs).")
     ] = None,
@@ -197,9 +236,11 @@ def _client(address: str) -> Any:
         raise _fail(f"execution.scheduler {address!r} cannot be reached: {error}") from None
 
 
-@app.command(epilog="Example: mesa-batch validate examples/boltzmann.toml")
+@app.command(cls=_Command, epilog="Example: mesa-batch validate examples/boltzmann.toml")
 def validate(
-    file: Annotated[pathlib.Path, typer.Argument(help="The experiment file (TOML).")],
+    file: Annotated[
+        pathlib.Path, typer.Argument(help="The experiment file (TOML).", metavar="FILE")
+    ],
     preview: Annotated[int, typer.Option(help="How many configurations to show.")] = 5,
 ) -> None:
     """Check an experiment file and show its design, without running anything."""
@@ -234,11 +275,14 @@ def validate(
 # -- reading stores ---------------------------------------------------------------------------
 
 
-@app.command(epilog="Example: mesa-batch status results/boltzmann")
+@app.command(cls=_Command, epilog="Example: mesa-batch status results/boltzmann")
 def status(store: StoreArgument) -> None:
     """Done, failed and pending runs; for a sweep running now, its progress and time left."""
     from mesa_batch.store import is_locked, read_log  # noqa: PLC0415
 
+    # the log first: every run it lists as finished is committed before the store is read,
+    # so the store's counts are never behind the session's
+    log = read_log(store, events=["start", "succeeded", "failed"]) if store.is_dir() else []
     results = _open(store)
     counts = results.counts()
     console.print(
@@ -248,7 +292,6 @@ def status(store: StoreArgument) -> None:
     if not is_locked(store):
         console.print("no sweep is running on it")
         return
-    log = read_log(store, events=["start", "succeeded", "failed"])  # one pass over the log
     starts = [e for e in log if e.get("event") == "start"]
     if not starts:
         console.print("a sweep is starting")
@@ -275,7 +318,7 @@ def _duration(seconds: float) -> str:
     return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s"
 
 
-@app.command(epilog="Example: mesa-batch show results/boltzmann")
+@app.command(cls=_Command, epilog="Example: mesa-batch show results/boltzmann")
 def show(store: StoreArgument) -> None:
     """A summary of a store: model, designs, parameters, tables, failures, versions."""
     results = _open(store)
@@ -352,7 +395,7 @@ def _values(column: Any) -> str:
         return f"{len(unique)} distinct"
 
 
-@app.command(epilog="Example: mesa-batch failures results/boltzmann")
+@app.command(cls=_Command, epilog="Example: mesa-batch failures results/boltzmann")
 def failures(store: StoreArgument) -> None:
     """Each failed run: parameters, seed, traceback, and Python that reruns it alone."""
     results = _open(store)
@@ -424,10 +467,12 @@ def _holds(value: Any, kind: type) -> bool:
     return False
 
 
-@app.command(epilog="Example: mesa-batch rerun results/boltzmann 3")
+@app.command(cls=_Command, epilog="Example: mesa-batch rerun results/boltzmann 3")
 def rerun(
     store: StoreArgument,
-    run_id: Annotated[int, typer.Argument(help="The run's id (see `mesa-batch show`).")],
+    run_id: Annotated[
+        int, typer.Argument(help="The run's id (see `mesa-batch show`).", metavar="RUN_ID")
+    ],
 ) -> None:
     """Run one run of a store again, here, and compare its tables with the stored rows.
 
@@ -444,6 +489,7 @@ def rerun(
 
 
 @app.command(
+    cls=_Command,
     epilog="Example: mesa-batch export results/boltzmann --table model --format csv --out model.csv",
 )
 def export(
@@ -456,8 +502,12 @@ def export(
         pathlib.Path | None, typer.Option(help="Output file (default: TABLE.FORMAT).")
     ] = None,
     with_parameters: Annotated[
-        bool, typer.Option("--with-parameters", help="Add each run's iteration, seed, parameters.")
-    ] = False,
+        bool,
+        typer.Option(
+            "--with-parameters/--no-parameters",
+            help="Add each run's iteration, seed and parameters (the default) or leave them out.",
+        ),
+    ] = True,
 ) -> None:
     """Write one table of a store to a CSV or Parquet file."""
     if format not in ("csv", "parquet"):
@@ -475,7 +525,7 @@ def export(
     console.print(f"{len(frame)} rows of {table} written to {target}")
 
 
-@app.command(epilog="Example: mesa-batch demo --processes 2")
+@app.command(cls=_Command, epilog="Example: mesa-batch demo --processes 2")
 def demo(
     processes: Annotated[int | None, typer.Option(help="Worker processes (default: all).")] = None,
     keep: Annotated[
@@ -500,7 +550,7 @@ def demo(
         console.print(f"demo: {len(configs)} runs of BoltzmannWealth into {directory}")
         with _progress_display() as (_, update):
             results = BatchRunner(configs, processes, update, store=directory).run()
-        _print_summary(results, directory)
+        _print_summary(results, directory, kept=keep is not None)
         final = results.dataframe("model", with_parameters=True)
         final = final[final["step"] == final.groupby("run_id")["step"].transform("max")]
         table = Table("n", "width", "final Gini (mean)", title="final inequality")
@@ -510,9 +560,15 @@ def demo(
         console.print(table)
 
 
-def _print_summary(results: Any, directory: pathlib.Path) -> None:
+def _print_summary(results: Any, directory: pathlib.Path, *, kept: bool = True) -> None:
     console.print(results.summary(), markup=False, highlight=False)
-    console.print(f"store: {directory} (see `mesa-batch show {directory}`)")
+    if kept:
+        console.print(f"store: {directory} (see `mesa-batch show {directory}`)")
+    else:
+        console.print(
+            "the demo's store was temporary and is removed now; `mesa-batch demo --keep DIR` "
+            "keeps it for `mesa-batch show DIR`"
+        )
 
 
 if __name__ == "__main__":  # pragma: no cover - python -m mesa_batch.cli

@@ -412,7 +412,7 @@ def configurations(
 
     spec = experiment.experiment
     base = pathlib.Path(path).parent
-    model_cls = import_object(spec.model, what="experiment.model", base=base)
+    model_cls = _imported(path, ("experiment", "model"), spec.model, base)
     settings: dict[str, Any] = {
         "iterations": spec.iterations,
         "max_steps": spec.max_steps,
@@ -421,18 +421,18 @@ def configurations(
         "common_random_numbers": spec.common_random_numbers,
     }
     if spec.scenario_cls:
-        settings["scenario_cls"] = import_object(
-            spec.scenario_cls, what="experiment.scenario_cls", base=base
+        settings["scenario_cls"] = _imported(
+            path, ("experiment", "scenario_cls"), spec.scenario_cls, base
         )
-    for kind, reporters in (
-        ("model", experiment.reporters.model),
-        ("agent", experiment.reporters.agents),
+    for kind, kind_key, reporters in (
+        ("model", "model", experiment.reporters.model),
+        ("agent", "agents", experiment.reporters.agents),
     ):
         if reporters:
             settings[f"{kind}_reporters"] = {
                 name: r
                 if isinstance(r, str)
-                else import_object(r.function, what=f"reporters.{name}")
+                else _imported(path, ("reporters", kind_key, name), r.function, None)
                 for name, r in reporters.items()
             }
     design = experiment.design
@@ -442,6 +442,22 @@ def configurations(
         return design.build(designs, model_cls, settings)  # type: ignore[attr-defined]
     except MesaBatchError as error:
         raise ExperimentError(f"{path}: {_design_problem(path, str(error))}") from error
+
+
+def _imported(
+    path: str | pathlib.Path, key: tuple[str, ...], reference: str, base: pathlib.Path | None
+) -> Any:
+    """Import what a key of the file names; an error names the file, the line and the key."""
+    try:
+        return import_object(reference, what=".".join(key), base=base)
+    except ExperimentError as error:
+        try:
+            lines = _key_lines(pathlib.Path(path).read_text())
+        except OSError:
+            lines = {}
+        line = _line(lines, key)
+        where = f"line {line}: " if line else ""
+        raise ExperimentError(f"{path}: {where}{error}") from error.__cause__
 
 
 def _design_problem(path: str | pathlib.Path, message: str) -> str:
