@@ -230,7 +230,7 @@ class Results:
     # -- what the results are of ----------------------------------------------------------
 
     def __len__(self) -> int:
-        return len(self._tables.plan())
+        return len(self._tables.plan())  # the plan frame is built once
 
     @property
     def store(self) -> pathlib.Path | None:

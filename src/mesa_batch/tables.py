@@ -193,15 +193,21 @@ class MemoryTables(Tables):
         self._chunks = {name: list(parts) for name, parts in chunks.items()}
         self._names = [name for name, parts in self._chunks.items() if parts]
         self._frames: dict[str, pd.DataFrame] = {}
+        self._plan: pd.DataFrame | None = None
+        self._outcomes: pd.DataFrame | None = None
 
     def plan(self) -> pd.DataFrame:  # noqa: D102
-        return plan_frame(self._configs)
+        if self._plan is None:
+            self._plan = plan_frame(self._configs)
+        return self._plan
 
     def parameters(self) -> list[dict[str, Any] | None]:  # noqa: D102
         return [dict(c.parameters) for c in self._configs]
 
     def outcomes(self) -> pd.DataFrame:  # noqa: D102
-        return outcome_frame(self._statuses[k] for k in sorted(self._statuses))
+        if self._outcomes is None:
+            self._outcomes = outcome_frame(self._statuses[k] for k in sorted(self._statuses))
+        return self._outcomes
 
     def names(self) -> list[str]:  # noqa: D102
         return list(self._names)
