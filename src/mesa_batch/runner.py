@@ -68,7 +68,7 @@ from mesa_batch.errors import (
 from mesa_batch.execute import BatchResult, Writer
 from mesa_batch.outcomes import Failure, RunStatus, Stage, Status
 from mesa_batch.results import Results, merge_chunks
-from mesa_batch.store.session import Session, open_session
+from mesa_batch.store.session import Session, open_session, release_arrow_memory
 
 __all__ = ["BatchRunner", "Interrupted", "RunFailedWarning"]
 
@@ -259,6 +259,8 @@ class BatchRunner:
             sink.note(reproducibility={"checked": 0, "error": f"{type(error).__name__}: {error}"})
             return
         statuses = {s.run_id: s for s in again.statuses}
+        recorded = {name: results.rows(name, sorted(ids)) for name in results.tables[1:]}
+        release_arrow_memory()  # the parts read for these rows
         mismatched: dict[int, dict[str, str]] = {}
         for config in configs:
             status = statuses.get(config.run_id)
@@ -267,7 +269,9 @@ class BatchRunner:
                 mismatched[config.run_id] = {"status": f"succeeded before, now {why}"}
                 continue
             got = _run_columns(again.tables, config.run_id)
-            expected = {name: results.rows(name, [config.run_id]) for name in results.tables[1:]}
+            expected = {
+                name: rows[rows["run_id"] == config.run_id] for name, rows in recorded.items()
+            }
             differences = compare(expected, got)
             if differences:
                 mismatched[config.run_id] = differences
