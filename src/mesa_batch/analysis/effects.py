@@ -75,7 +75,7 @@ def effects(
     info = choose_design(results, design)
     base = info.options.get("base")
     if info.name != "base_case" or not isinstance(base, dict):
-        raise needs("effects", info, "a 'base_case' design", "Run base_case(model, base, variations).")
+        raise needs("effects(...)", info, "a 'base_case' design", "Run base_case(model, base, variations).")
     runs = results.runs
     done = succeeded(runs[runs["design"] == info.id])
     value = final_values(results, table, outcome, at).reindex(done["run_id"].to_numpy())

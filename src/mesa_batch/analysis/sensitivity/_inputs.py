@@ -86,11 +86,11 @@ def choose_design(results: Results, wanted: str | None) -> DesignInfo:
     )
 
 
-def needs(method: str, design: DesignInfo, needed: str, how: str) -> DesignError:
-    """The error for a design that does not fit a method."""
+def needs(what: str, design: DesignInfo, needed: str, how: str) -> DesignError:
+    """The error for a design that does not fit an analysis (``what``: the call)."""
     return DesignError(
         problem(
-            f"sensitivity(method={method!r})",
+            what,
             f"needs {needed}",
             f"a {design.name!r} design of {design.n_points} points",
             how,
@@ -164,7 +164,7 @@ def _samples(design: DesignInfo, method: str) -> np.ndarray:
     samples = design.samples
     if samples is None or len(samples) != design.n_points:
         raise needs(
-            method,
+            f"sensitivity(method={method!r})",
             design,
             "a design that records its unit-cube sample",
             "Use a sampled design: sample(...), saltelli(...) or morris(...).",

@@ -25,7 +25,7 @@ def check(design: DesignInfo) -> None:
     """Refuse every design but a FAST sample."""
     if design.name != "fast":
         raise needs(
-            "fast",
+            "sensitivity(method='fast')",
             design,
             "a design drawn with SALib's FAST sampler (SALib.sample.fast_sampler), which "
             "mesa_batch does not offer yet",

@@ -26,7 +26,7 @@ def check(design: DesignInfo) -> None:
     """Refuse a design that is not a Morris design."""
     if design.name != "morris" or design.samples is None:
         raise needs(
-            "morris",
+            "sensitivity(method='morris')",
             design,
             "a 'morris' design (its trajectories and unit sample)",
             "Run morris(model, space, trajectories) (mesa_batch.designs) and analyse its results.",

@@ -27,13 +27,13 @@ def check(design: DesignInfo) -> None:
     """Refuse a design that is not a Saltelli design of the right shape."""
     how = "Run saltelli(model, space, n) (mesa_batch.designs) and analyse its results."
     if design.name != "saltelli":
-        raise needs("sobol", design, "a 'saltelli' design", how)
+        raise needs("sensitivity(method='sobol')", design, "a 'saltelli' design", how)
     d = len(design.varying)
     n = int(design.options.get("n", 0))
     second = bool(design.options.get("calc_second_order", True))
     expected = n * (2 * d + 2) if second else n * (d + 2)
     if design.n_points != expected:
-        raise needs("sobol", design, f"N * ({'2D + 2' if second else 'D + 2'}) = {expected} points", how)
+        raise needs("sensitivity(method='sobol')", design, f"N * ({'2D + 2' if second else 'D + 2'}) = {expected} points", how)
 
 
 def analyze(inputs: Inputs, *, confidence: float, seed: Any, **options: Any) -> pd.DataFrame:
