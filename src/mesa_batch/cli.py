@@ -515,5 +515,16 @@ def _print_summary(results: Any, directory: pathlib.Path) -> None:
     console.print(f"store: {directory} (see `mesa-batch show {directory}`)")
 
 
+# the analysis commands live with the analysis (mesa_batch/analysis/cli.py)
+from mesa_batch.analysis import cli as _analysis  # noqa: E402
+
+app.command(epilog="Example: mesa-batch summarize results/boltzmann Gini --by n --by width")(
+    _analysis.summarize
+)
+app.command(epilog="Example: mesa-batch sensitivity results/sobol y --method sobol")(
+    _analysis.sensitivity
+)
+
+
 if __name__ == "__main__":  # pragma: no cover - python -m mesa_batch.cli
     main()

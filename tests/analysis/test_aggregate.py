@@ -21,7 +21,12 @@ def wealth(both):
 @pytest.fixture(scope="module")
 def stopping(both):
     configs = full_factorial(
-        StopModel, {"rate": [1.0, 2.0]}, iterations=6, max_steps=10, data_collection_period=1, seed=5
+        StopModel,
+        {"rate": [1.0, 2.0]},
+        iterations=6,
+        max_steps=10,
+        data_collection_period=1,
+        seed=5,
     )
     return both("stopping", configs)
 
@@ -29,7 +34,12 @@ def stopping(both):
 @pytest.fixture(scope="module")
 def failing(both):
     configs = full_factorial(
-        StopModel, {"rate": [1.0, 2.0], "fail": True}, iterations=8, max_steps=10, data_collection_period=1, seed=8
+        StopModel,
+        {"rate": [1.0, 2.0], "fail": True},
+        iterations=8,
+        max_steps=10,
+        data_collection_period=1,
+        seed=8,
     )
     return both("failing", configs)
 
@@ -162,13 +172,20 @@ def test_memory_and_store_agree(wealth, stopping, failing):
 
 def test_unknown_outcome_parameter_table_and_method(wealth):
     memory, _ = wealth
-    with pytest.raises(ConfigurationError, match=r"outcome must be a column of table 'model' \('Gini'\); received 'gini'"):
+    with pytest.raises(
+        ConfigurationError,
+        match=r"outcome must be a column of table 'model' \('Gini'\); received 'gini'",
+    ):
         aggregate(memory, "gini")
-    with pytest.raises(ConfigurationError, match="by must name parameters of the sweep .*received 'size'"):
+    with pytest.raises(
+        ConfigurationError, match=r"by must name parameters of the sweep .*received 'size'"
+    ):
         aggregate(memory, "Gini", by=["size"])
     with pytest.raises(ConfigurationError, match="table must be one of the sweep's data tables"):
         aggregate(memory, "Gini", table="agent")
-    with pytest.raises(ConfigurationError, match="method must be one of 't', 'bootstrap'; received 'z'"):
+    with pytest.raises(
+        ConfigurationError, match="method must be one of 't', 'bootstrap'; received 'z'"
+    ):
         aggregate(memory, "Gini", method="z")
     with pytest.raises(ConfigurationError, match="at must be 'final', 'all' or a step"):
         aggregate(memory, "Gini", at="last")

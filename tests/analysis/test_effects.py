@@ -30,10 +30,7 @@ def test_effects_against_scipy(both, crn):
     ref = last[last["point"] == 0].set_index("iteration")["value"].sort_index()
     for row in found.itertuples(index=False):
         x = last[last["point"] == row.point].set_index("iteration")["value"].sort_index()
-        if crn:
-            test = stats.ttest_rel(x, ref)
-        else:
-            test = stats.ttest_ind(x, ref, equal_var=False)
+        test = stats.ttest_rel(x, ref) if crn else stats.ttest_ind(x, ref, equal_var=False)
         interval = test.confidence_interval(0.9)
         assert row.difference == pytest.approx(x.mean() - ref.mean())
         assert (row.ci_low, row.ci_high) == pytest.approx((interval.low, interval.high))
@@ -44,5 +41,7 @@ def test_effects_against_scipy(both, crn):
 def test_effects_needs_a_base_case(both):
     configs = full_factorial(StopModel, {"rate": [1.0, 2.0]}, iterations=2, max_steps=3, seed=1)
     memory, _ = both("not_base_case", configs)
-    with pytest.raises(DesignError, match=r"effects\(\.\.\.\) needs a 'base_case' design.*Run base_case\("):
+    with pytest.raises(
+        DesignError, match=r"effects\(\.\.\.\) needs a 'base_case' design.*Run base_case\("
+    ):
         effects(memory, "value")

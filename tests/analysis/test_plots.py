@@ -38,7 +38,8 @@ def grid(both):
 def test_time_series_response_and_heatmap_render(grid):
     series = aggregate(grid, "value", at="all")
     ax = plot_timeseries(series)
-    assert ax.get_xlabel() == "step" and ax.get_ylabel() == "value"
+    assert ax.get_xlabel() == "step"
+    assert ax.get_ylabel() == "value"
     assert len(ax.lines) == 3
     assert png(ax).startswith(PNG)
     by_rate = aggregate(grid, "value", by="rate")
@@ -72,7 +73,10 @@ def test_index_bars_and_morris_plot_render(both):
 
 def test_a_table_without_the_columns_a_plot_needs(grid):
     table = aggregate(grid, "value")
-    with pytest.raises(ConfigurationError, match=r"plot_timeseries needs a column 'step' .*at=\"all\"|plot_timeseries needs a column 'step'"):
+    with pytest.raises(
+        ConfigurationError,
+        match=r"plot_timeseries needs a column 'step' .*at=\"all\"|plot_timeseries needs a column 'step'",
+    ):
         plot_timeseries(table)
 
 

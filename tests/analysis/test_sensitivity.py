@@ -8,7 +8,7 @@ import pytest
 
 from mesa_batch import BatchRunner, ConfigurationError, DesignError, Real, base_case, full_factorial
 from mesa_batch.analysis import METHODS, sensitivity
-from mesa_batch.designs import morris, sample, saltelli
+from mesa_batch.designs import morris, saltelli, sample
 from tests.analysis.models import ishigami
 
 A, B = 7.0, 0.1
@@ -97,7 +97,9 @@ def test_morris_equals_salib_on_the_unit_trajectories(morris_runs):
     assert list(found.columns) == ["mu", "mu_star", "sigma", "mu_star_conf"]
     (info,) = memory.designs.values()
     runs = memory.runs.sort_values("point")
-    x = np.array([[(runs.iloc[i][n] + math.pi) / (2 * math.pi) for n in SPACE] for i in range(len(runs))])
+    x = np.array(
+        [[(runs.iloc[i][n] + math.pi) / (2 * math.pi) for n in SPACE] for i in range(len(runs))]
+    )
     np.testing.assert_allclose(x, info.samples)  # the recorded unit sample is the runs' points
     y = memory.model.set_index("run_id").loc[runs["run_id"], "y"].to_numpy()
     problem = {"num_vars": 3, "names": list(SPACE), "bounds": [[0.0, 1.0]] * 3}
@@ -160,16 +162,30 @@ def test_second_order_indices_are_in_attrs(both):
 
 def test_a_wrong_design_says_which_is_needed(lhs_runs, sobol_runs, both):
     memory, _ = lhs_runs
-    with pytest.raises(DesignError, match=r"""method='sobol'\) needs a 'saltelli' design; received "a 'sample' design of 400 points"\. Run saltelli\("""):
+    with pytest.raises(
+        DesignError,
+        match=r"""method='sobol'\) needs a 'saltelli' design; received "a 'sample' design of 400 points"\. Run saltelli\(""",
+    ):
         sensitivity(memory, "y")
-    with pytest.raises(DesignError, match=r"method='morris'\) needs a 'morris' design .*Run morris\("):
+    with pytest.raises(
+        DesignError, match=r"method='morris'\) needs a 'morris' design .*Run morris\("
+    ):
         sensitivity(memory, "y", method="morris")
-    with pytest.raises(DesignError, match=r"method='fast'\) needs a design drawn with SALib's FAST sampler .*method='rbd_fast'"):
+    with pytest.raises(
+        DesignError,
+        match=r"method='fast'\) needs a design drawn with SALib's FAST sampler .*method='rbd_fast'",
+    ):
         sensitivity(memory, "y", method="fast")
     grid = full_factorial(IshigamiModel, {"x1": [0.0, 1.0]}, max_steps=1, seed=1)
-    with pytest.raises(DesignError, match=r"""method='delta'\) needs a sampled design; received "a 'full_factorial'"""):
+    with pytest.raises(
+        DesignError,
+        match=r"""method='delta'\) needs a sampled design; received "a 'full_factorial'""",
+    ):
         sensitivity(both("ishigami_grid", grid)[0], "y", method="delta")
-    with pytest.raises(ConfigurationError, match="method must be one of 'sobol', 'morris', 'fast', 'rbd_fast', 'delta', 'pawn'"):
+    with pytest.raises(
+        ConfigurationError,
+        match="method must be one of 'sobol', 'morris', 'fast', 'rbd_fast', 'delta', 'pawn'",
+    ):
         sensitivity(memory, "y", method="sobel")
     assert list(METHODS) == ["sobol", "morris", "fast", "rbd_fast", "delta", "pawn"]
 
@@ -182,13 +198,18 @@ def test_a_saltelli_design_of_the_wrong_shape(sobol_runs):
     shrunk = dataclasses.replace(info, n_points=info.n_points - 5)
     from mesa_batch.analysis.sensitivity import sobol
 
-    with pytest.raises(DesignError, match=r"""needs N \* \(D \+ 2\) = 1280 points; received "a 'saltelli' design of 1275 points"""):
+    with pytest.raises(
+        DesignError,
+        match=r"""needs N \* \(D \+ 2\) = 1280 points; received "a 'saltelli' design of 1275 points""",
+    ):
         sobol.check(shrunk)
 
 
 def test_unknown_outcome(sobol_runs):
     memory, _ = sobol_runs
-    with pytest.raises(ConfigurationError, match=r"outcome must be a column of table 'model' \('y'\); received 'Y'"):
+    with pytest.raises(
+        ConfigurationError, match=r"outcome must be a column of table 'model' \('y'\); received 'Y'"
+    ):
         sensitivity(memory, "Y")
 
 
@@ -197,11 +218,17 @@ def test_failed_runs_raise_impute_or_drop(failing_runs):
     failed = memory.runs[memory.runs["status"] == "failed"]
     assert 0 < len(failed) < len(memory.runs)
     first = failed["run_id"].head(3).tolist()
-    with pytest.raises(ConfigurationError, match=rf"{len(failed)} failed runs, run_id \[{first[0]}, {first[1]}, {first[2]}"):
+    with pytest.raises(
+        ConfigurationError,
+        match=rf"{len(failed)} failed runs, run_id \[{first[0]}, {first[1]}, {first[2]}",
+    ):
         sensitivity(memory, "y")
     with pytest.raises(ConfigurationError, match=r"cannot leave points out .*on_failure='impute'"):
         sensitivity(memory, "y", on_failure="drop")
-    with pytest.warns(UserWarning, match=rf"{len(failed)} of 160 points have no value .* mean output of the other points"):
+    with pytest.warns(
+        UserWarning,
+        match=rf"{len(failed)} of 160 points have no value .* mean output of the other points",
+    ):
         imputed = sensitivity(memory, "y", on_failure="impute", seed=1)
     assert imputed.attrs["imputed"] == len(failed)
     assert np.isfinite(imputed["S1"]).all()
@@ -210,10 +237,10 @@ def test_failed_runs_raise_impute_or_drop(failing_runs):
     assert dropped.attrs["dropped"] == len(failed)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
-        pd.testing.assert_frame_equal(
-            imputed, sensitivity(store, "y", on_failure="impute", seed=1)
-        )
-    with pytest.raises(ConfigurationError, match="on_failure must be one of 'raise', 'drop', 'impute'"):
+        pd.testing.assert_frame_equal(imputed, sensitivity(store, "y", on_failure="impute", seed=1))
+    with pytest.raises(
+        ConfigurationError, match="on_failure must be one of 'raise', 'drop', 'impute'"
+    ):
         sensitivity(memory, "y", on_failure="skip")
 
 
@@ -226,7 +253,9 @@ def test_several_designs_need_a_choice(both):
     from mesa_batch.designs import concat
 
     memory, _ = both("ishigami_two_designs", concat(configs))
-    with pytest.raises(DesignError, match=r"design must name one of the designs of these runs: .*Pass design=<id>"):
+    with pytest.raises(
+        DesignError, match=r"design must name one of the designs of these runs: .*Pass design=<id>"
+    ):
         sensitivity(memory, "y", method="rbd_fast")
     found = sensitivity(memory, "y", method="pawn", design="sample", S=2)
     assert list(found.index) == ["x1", "x2", "x3"]

@@ -103,10 +103,16 @@ def values(results: Results, table: str, outcome: str) -> RunValues:
     for piece in results.scan(table, ["step", outcome]):
         column = piece.column(outcome)
         seen = seen or column.null_count < len(column)
-        if not pa.types.is_floating(column.type):
+        if pa.types.is_null(column.type):  # a part without the column
+            column = column.cast(pa.float64())
+        elif not pa.types.is_floating(column.type):
             column = _as_float(column, table, outcome)
-        piece = pa.table({"run_id": piece.column("run_id"), "step": piece.column("step"), "v": column})
-        reduced.append(piece.group_by(["run_id", "step"]).aggregate([("v", "sum"), ("v", "count")]))
+        narrow = pa.table(
+            {"run_id": piece.column("run_id"), "step": piece.column("step"), "v": column}
+        )
+        reduced.append(
+            narrow.group_by(["run_id", "step"]).aggregate([("v", "sum"), ("v", "count")])
+        )
     if not seen:
         raise _unknown(results, table, outcome)
     combined = pa.concat_tables(reduced)

@@ -152,7 +152,7 @@ def aggregate(
         ...                          max_steps=3, seed=1)
         >>> table = aggregate(BatchRunner(configs, 1, display_progress=False).run(), "Gini")
         >>> list(table.columns)
-        ['point', 'n (parameter)', 'width', 'height', 'n', 'mean', 'std', 'sem', 'ci_low', 'ci_high', 'n_failed']
+        ['point', 'n (parameter)', 'n', 'mean', 'std', 'sem', 'ci_low', 'ci_high', 'n_failed']
     """
     results = as_results(results)
     confidence = check_confidence(confidence)
@@ -167,13 +167,14 @@ def aggregate(
     codes = groups.codes[runs["run_id"].isin(done["run_id"]).to_numpy()]
     if at == "all":
         frame = _per_step(
-            values(results, table, outcome), done, codes, groups, confidence, interval, rng,
+            values(results, table, outcome), done, codes, groups, confidence=confidence,
+            interval=interval, rng=rng,
             carry_forward=carry_forward,
         )  # fmt: skip
     else:
         found = final_values(results, table, outcome, at)
         x = found.reindex(done["run_id"].to_numpy()).to_numpy(dtype=float)
-        stats = summarize(codes, x, groups.count, confidence, interval, rng)
+        stats = summarize(codes, x, groups.count, confidence=confidence, interval=interval, rng=rng)
         frame = groups.head.assign(**stats, n_failed=groups.failed)
     frame.attrs.update(outcome=outcome, table=table, at=at, confidence=confidence, method=method)
     return frame
@@ -232,7 +233,7 @@ class Groups:
 
     def check_replications(self, confidence: float | None) -> None:
         """Refuse an interval for groups of fewer than 2 planned runs, naming the fix."""
-        if confidence is None or not len(self.planned) or self.planned.min() >= 2:
+        if confidence is None or not len(self.planned) or int(np.min(self.planned)) >= 2:
             return
         single = self.head[self.planned < 2].head(3).to_dict("records")
         raise ConfigurationError(
@@ -256,6 +257,7 @@ def summarize(
     codes: np.ndarray,
     x: np.ndarray,
     count: int,
+    *,
     confidence: float | None,
     interval: Interval,
     rng: np.random.Generator,
@@ -294,10 +296,10 @@ def _per_step(
     done: pd.DataFrame,
     codes: np.ndarray,
     groups: Groups,
+    *,
     confidence: float | None,
     interval: Interval,
     rng: np.random.Generator,
-    *,
     carry_forward: bool,
 ) -> pd.DataFrame:
     """One row per group and step of the common grid (see :func:`aggregate`)."""
@@ -306,7 +308,14 @@ def _per_step(
     matrix, grid = step_matrix(found, done["run_id"].to_numpy(), carry_forward=carry_forward)
     frames = []
     for column, step in enumerate(grid):
-        stats = summarize(codes, matrix[:, column], groups.count, confidence, interval, rng)
+        stats = summarize(
+            codes,
+            matrix[:, column],
+            groups.count,
+            confidence=confidence,
+            interval=interval,
+            rng=rng,
+        )
         frames.append(groups.head.assign(step=int(step), **stats, n_failed=groups.failed))
     if not frames:
         empty = {"step": np.zeros(0, np.int64)} | {s: np.zeros(0) for s in STATISTICS}

@@ -75,12 +75,14 @@ def effects(
     info = choose_design(results, design)
     base = info.options.get("base")
     if info.name != "base_case" or not isinstance(base, dict):
-        raise needs("effects(...)", info, "a 'base_case' design", "Run base_case(model, base, variations).")
+        raise needs(
+            "effects(...)", info, "a 'base_case' design", "Run base_case(model, base, variations)."
+        )
     runs = results.runs
     done = succeeded(runs[runs["design"] == info.id])
     value = final_values(results, table, outcome, at).reindex(done["run_id"].to_numpy())
     done = done.assign(_y=value.to_numpy(dtype=float))
-    by_point = {int(p): rows for p, rows in done.groupby("point")}
+    by_point = {int(p): rows for p, rows in done.groupby("point")}  # type: ignore[arg-type]
     reference = by_point.get(0, done.iloc[:0])
     rows = []
     for point in range(1, info.n_points):

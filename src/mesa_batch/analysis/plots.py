@@ -68,7 +68,7 @@ def plot_timeseries(
         frame: ``aggregate(..., at="all")``.
         hue: The column that tells the groups apart (default: ``point``, or the first
             grouping column).
-        band: Draw the ``ci_low``–``ci_high`` band.
+        band: Draw the ``ci_low`` to ``ci_high`` band.
         ax: The Axes to draw on (a new figure by default).
 
     Returns:
@@ -77,8 +77,8 @@ def plot_timeseries(
     _need(frame, ["step", "mean", "ci_low", "ci_high"], "plot_timeseries")
     ax = _axes(ax)
     hue = hue or _first_group(frame)
-    for value, group in frame.groupby(hue, sort=True):
-        group = group.sort_values("step")
+    for value, unsorted in frame.groupby(hue, sort=True):
+        group = unsorted.sort_values("step")
         (line,) = ax.plot(group["step"], group["mean"], label=f"{hue}={value}")
         if band:
             ax.fill_between(
@@ -96,7 +96,9 @@ def _first_group(frame: pd.DataFrame) -> str:
 
     columns = [c for c in frame.columns if c not in (*STATISTICS, "step", "design")]
     if not columns:
-        raise ConfigurationError(problem("frame", "must have a grouping column", list(frame.columns)))
+        raise ConfigurationError(
+            problem("frame", "must have a grouping column", list(frame.columns))
+        )
     return str(columns[0])
 
 
@@ -117,11 +119,13 @@ def plot_response(
     _need(frame, [parameter, "mean", "ci_low", "ci_high"], "plot_response")
     ax = _axes(ax)
     groups = frame.groupby(hue, sort=True) if hue else [(None, frame)]
-    for value, group in groups:
-        group = group.sort_values(parameter)
+    for value, unsorted in groups:
+        group = unsorted.sort_values(parameter)
         errors = np.vstack([group["mean"] - group["ci_low"], group["ci_high"] - group["mean"]])
-        label = None if hue is None else f"{hue}={value}"
-        ax.errorbar(group[parameter], group["mean"], yerr=errors, marker="o", capsize=3, label=label)
+        label = None if hue is None else f"{hue}={value!s}"
+        ax.errorbar(
+            group[parameter], group["mean"], yerr=errors, marker="o", capsize=3, label=label
+        )
     ax.set_xlabel(parameter)
     ax.set_ylabel(_label(frame))
     if hue:
@@ -204,7 +208,9 @@ def plot_morris(frame: pd.DataFrame, *, ax: Any = None) -> Any:
     ax = _axes(ax)
     ax.errorbar(frame["mu_star"], frame["sigma"], xerr=frame["mu_star_conf"], fmt="o", capsize=3)
     for name, row in frame.iterrows():
-        ax.annotate(str(name), (row["mu_star"], row["sigma"]), textcoords="offset points", xytext=(4, 4))
+        ax.annotate(
+            str(name), (row["mu_star"], row["sigma"]), textcoords="offset points", xytext=(4, 4)
+        )
     ax.set_xlabel("mu_star")
     ax.set_ylabel("sigma")
     return ax

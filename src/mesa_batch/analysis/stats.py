@@ -18,7 +18,9 @@ __all__ = ["INTERVALS", "bootstrap_interval", "check_confidence", "interval_meth
 Interval = Callable[[np.ndarray, float, np.random.Generator], tuple[float, float]]
 
 
-def t_interval(values: np.ndarray, confidence: float, rng: np.random.Generator) -> tuple[float, float]:
+def t_interval(
+    values: np.ndarray, confidence: float, rng: np.random.Generator
+) -> tuple[float, float]:
     """Student's t interval: mean ± t(n-1, (1+confidence)/2) · s/√n (NaN for n < 2)."""
     from scipy import stats  # noqa: PLC0415
 

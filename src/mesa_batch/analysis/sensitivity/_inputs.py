@@ -112,7 +112,9 @@ def gather(
     """Read the outputs per point, handle failed runs, and build the method's inputs."""
     if on_failure not in FAILURE_MODES:
         raise ConfigurationError(
-            problem("on_failure", f"must be one of {', '.join(map(repr, FAILURE_MODES))}", on_failure)
+            problem(
+                "on_failure", f"must be one of {', '.join(map(repr, FAILURE_MODES))}", on_failure
+            )
         )
     unit = _samples(design, method)
     runs = results.runs

@@ -29,7 +29,12 @@ EVERY_POINT = False
 def check(design: DesignInfo) -> None:
     """Refuse a design without a recorded sample."""
     if design.samples is None:
-        raise needs("sensitivity(method='delta')", design, "a sampled design", "Use sample(model, space, n).")
+        raise needs(
+            "sensitivity(method='delta')",
+            design,
+            "a sampled design",
+            "Use sample(model, space, n).",
+        )
 
 
 def analyze(inputs: Inputs, *, confidence: float, seed: Any, **options: Any) -> pd.DataFrame:

@@ -33,7 +33,12 @@ def check(design: DesignInfo) -> None:
     second = bool(design.options.get("calc_second_order", True))
     expected = n * (2 * d + 2) if second else n * (d + 2)
     if design.n_points != expected:
-        raise needs("sensitivity(method='sobol')", design, f"N * ({'2D + 2' if second else 'D + 2'}) = {expected} points", how)
+        raise needs(
+            "sensitivity(method='sobol')",
+            design,
+            f"N * ({'2D + 2' if second else 'D + 2'}) = {expected} points",
+            how,
+        )
 
 
 def analyze(inputs: Inputs, *, confidence: float, seed: Any, **options: Any) -> pd.DataFrame:
@@ -51,6 +56,7 @@ def analyze(inputs: Inputs, *, confidence: float, seed: Any, **options: Any) -> 
         for key in ("S2", "S2_conf"):
             matrix = np.asarray(found[key], dtype=float)
             result.attrs[key] = {
-                a: {b: float(matrix[i, j]) for j, b in enumerate(names)} for i, a in enumerate(names)
+                a: {b: float(matrix[i, j]) for j, b in enumerate(names)}
+                for i, a in enumerate(names)
             }
     return result
