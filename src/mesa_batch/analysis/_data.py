@@ -26,6 +26,8 @@ if TYPE_CHECKING:
 
 __all__ = ["RunValues", "as_results", "check_parameters", "final_values", "run_table", "values"]
 
+#: Rows read before they are reduced (about 24 MB of run, step and value).
+REDUCE_ROWS = 1_000_000
 #: The columns of a data table that are not outcomes.
 INDEX_COLUMNS = ("run_id", "step", "agent_id", "agent_type")
 
@@ -98,7 +100,9 @@ def values(results: Results, table: str, outcome: str) -> RunValues:
     check_table(results, table)
     if outcome in INDEX_COLUMNS:
         raise _unknown(results, table, outcome)
-    reduced = []
+    reduced: list[Any] = []
+    pending: list[Any] = []
+    rows = 0
     seen = False
     for piece in results.scan(table, ["step", outcome]):
         column = piece.column(outcome)
@@ -107,12 +111,15 @@ def values(results: Results, table: str, outcome: str) -> RunValues:
             column = column.cast(pa.float64())
         elif not pa.types.is_floating(column.type):
             column = _as_float(column, table, outcome)
-        narrow = pa.table(
-            {"run_id": piece.column("run_id"), "step": piece.column("step"), "v": column}
+        pending.append(
+            pa.table({"run_id": piece.column("run_id"), "step": piece.column("step"), "v": column})
         )
-        reduced.append(
-            narrow.group_by(["run_id", "step"]).aggregate([("v", "sum"), ("v", "count")])
-        )
+        rows += len(piece)
+        if rows >= REDUCE_ROWS:  # reduce a few pieces at once: each group_by has a fixed cost
+            reduced.append(_reduce(pending))
+            pending, rows = [], 0
+    if pending:
+        reduced.append(_reduce(pending))
     if not seen:
         raise _unknown(results, table, outcome)
     combined = pa.concat_tables(reduced)
@@ -132,6 +139,14 @@ def values(results: Results, table: str, outcome: str) -> RunValues:
         step=combined.column("step").to_numpy(zero_copy_only=False).astype(np.int64),
         value=value,
     )
+
+
+def _reduce(pieces: list[Any]) -> Any:
+    """Sum and count of the outcome per run and step, over some pieces."""
+    import pyarrow as pa  # noqa: PLC0415
+
+    together = pa.concat_tables(pieces, promote_options="permissive")
+    return together.group_by(["run_id", "step"]).aggregate([("v", "sum"), ("v", "count")])
 
 
 def _as_float(column: Any, table: str, outcome: str) -> Any:
