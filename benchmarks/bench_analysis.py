@@ -50,7 +50,8 @@ class GModel(mesa.Model):
     def __init__(self, rng=None, **x: float):
         super().__init__(rng=rng)
         self.y = math.prod(
-            (abs(4 * x[name] - 2) + a) / (1 + a) for name, a in zip(NAMES, G_COEFFICIENTS)
+            (abs(4 * x[name] - 2) + a) / (1 + a)
+            for name, a in zip(NAMES, G_COEFFICIENTS, strict=True)
         )
         self.datacollector = mesa.DataCollector(model_reporters={"y": "y"})
 
@@ -76,9 +77,7 @@ def sobol_design(n: int) -> list:
     from mesa_batch.designs import saltelli
 
     space = {name: Real(0.0, 1.0) for name in NAMES}
-    return saltelli(
-        bench_analysis.GModel, space, n, calc_second_order=False, max_steps=1, seed=4
-    )
+    return saltelli(bench_analysis.GModel, space, n, calc_second_order=False, max_steps=1, seed=4)
 
 
 def child_build(kind: str, size: int, store: str) -> dict[str, Any]:

@@ -90,3 +90,15 @@ def test_importing_the_plots_changes_no_global_state():
         "import matplotlib; assert 'matplotlib.pyplot' not in sys.modules"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_without_matplotlib_the_install_hint(monkeypatch):
+    import sys
+
+    import pandas as pd
+
+    from mesa_batch import MissingExtraError
+
+    monkeypatch.setitem(sys.modules, "matplotlib.figure", None)
+    with pytest.raises(MissingExtraError, match=r"pip install 'mesa-batch\[plot\]'"):
+        plot_indices(pd.DataFrame({"S1": [0.1]}, index=["x"]))
