@@ -37,7 +37,13 @@ from mesa_batch.analysis._data import (
     succeeded,
     values,
 )
-from mesa_batch.analysis.stats import Interval, check_confidence, interval_method, t_interval
+from mesa_batch.analysis.stats import (
+    Interval,
+    check_confidence,
+    interval_method,
+    t_interval,
+    t_quantile,
+)
 from mesa_batch.errors import ConfigurationError, problem
 
 if TYPE_CHECKING:
@@ -267,8 +273,6 @@ def summarize(
     NaN values are left out. The t interval is computed for all groups at once; other methods
     group by group.
     """
-    from scipy import stats  # noqa: PLC0415
-
     valid = ~np.isnan(x)
     codes, x = codes[valid], x[valid]
     n = np.bincount(codes, minlength=count)
@@ -281,7 +285,7 @@ def summarize(
     high = np.full(count, np.nan)
     if confidence is not None and interval is t_interval:
         ok = n >= 2
-        half = stats.t.ppf((1 + confidence) / 2, np.maximum(n - 1, 1)) * sem
+        half = t_quantile((1 + confidence) / 2, np.maximum(n - 1, 1)) * sem
         low[ok], high[ok] = (mean - half)[ok], (mean + half)[ok]
     elif confidence is not None:
         order = np.argsort(codes, kind="stable")

@@ -117,7 +117,7 @@ def _same(a: object, b: object) -> bool:
 def _difference(
     varied: pd.DataFrame, reference: pd.DataFrame, confidence: float, *, paired: bool
 ) -> dict[str, Any]:
-    from scipy import stats  # noqa: PLC0415
+    from mesa_batch.analysis.stats import t_quantile  # noqa: PLC0415
 
     x = varied.dropna(subset="_y").set_index("iteration")["_y"]
     r = reference.dropna(subset="_y").set_index("iteration")["_y"]
@@ -127,7 +127,7 @@ def _difference(
         d = (x.loc[common] - r.loc[common]).to_numpy(dtype=float)
         n, difference = len(d), float(np.mean(d)) if len(d) else np.nan
         if n >= 2:
-            half = stats.t.ppf((1 + confidence) / 2, n - 1) * np.std(d, ddof=1) / np.sqrt(n)
+            half = t_quantile((1 + confidence) / 2, n - 1) * np.std(d, ddof=1) / np.sqrt(n)
             low, high = difference - half, difference + half
     else:
         n = len(x)
@@ -136,7 +136,7 @@ def _difference(
             vx, vr = x.var(ddof=1) / n, r.var(ddof=1) / len(r)
             se = np.sqrt(vx + vr)
             df = (vx + vr) ** 2 / (vx**2 / (n - 1) + vr**2 / (len(r) - 1)) if se > 0 else 1.0
-            half = stats.t.ppf((1 + confidence) / 2, df) * se
+            half = t_quantile((1 + confidence) / 2, df) * se
             low, high = difference - half, difference + half
     return {
         "n": n,
