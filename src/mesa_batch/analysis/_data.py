@@ -2,9 +2,9 @@
 
 An outcome is read with :meth:`Results.scan <mesa_batch.Results.scan>`: only ``run_id``,
 ``step`` and the outcome's column, piece by piece (one Parquet part at a time from a store).
-Each piece is reduced in Arrow (``group_by(["run_id", "step"])``: the sum and count of the
-outcome, which for an agent table is the mean over the run's agents at that step), and the
-reduced pieces are combined. pandas only sees the reduced rows: one per run and step.
+Each piece is reduced as it is read: the outcome is summed and counted per run and step (for an
+agent table, the mean over the run's agents at that step), and for final values only each run's
+last step is kept. pandas only sees the reduced rows: at most one per run and step.
 """
 
 from __future__ import annotations
@@ -26,8 +26,6 @@ if TYPE_CHECKING:
 
 __all__ = ["RunValues", "as_results", "check_parameters", "final_values", "run_table", "values"]
 
-#: Rows read before they are reduced (about 24 MB of run, step and value).
-REDUCE_ROWS = 1_000_000
 #: The columns of a data table that are not outcomes.
 INDEX_COLUMNS = ("run_id", "step", "agent_id", "agent_type")
 
@@ -87,66 +85,94 @@ class RunValues:
     value: np.ndarray
 
 
-def values(results: Results, table: str, outcome: str) -> RunValues:
-    """Read one outcome per run and step, reducing each piece in Arrow as it is read.
+def values(
+    results: Results, table: str, outcome: str, *, last: bool = False, upto: int | None = None
+) -> RunValues:
+    """Read one outcome per run and step, reducing each piece as it is read.
+
+    A piece's rows come run by run and step by step (as collected), so the rows of one run
+    and step are contiguous: they are summed and counted with ``numpy.add.reduceat``, without
+    hashing. Pieces are combined at the end, sorted (and reduced again) only if a run's rows
+    were not contiguous after all.
+
+    Args:
+        results: The results.
+        table: The data table.
+        outcome: The outcome column.
+        last: Keep only each run's last step (after ``upto``).
+        upto: Keep only steps at or before this one.
 
     Raises:
         ConfigurationError: ``table`` is not a table of the sweep, or has no column
             ``outcome`` (the message lists the columns it has).
     """
-    import pyarrow as pa  # noqa: PLC0415
-    import pyarrow.compute as pc  # noqa: PLC0415
-
     check_table(results, table)
     if outcome in INDEX_COLUMNS:
         raise _unknown(results, table, outcome)
-    reduced: list[Any] = []
-    pending: list[Any] = []
-    rows = 0
+    parts: list[tuple[np.ndarray, ...]] = []
     seen = False
     for piece in results.scan(table, ["step", outcome]):
         column = piece.column(outcome)
         seen = seen or column.null_count < len(column)
-        if pa.types.is_null(column.type):  # a part without the column
-            column = column.cast(pa.float64())
-        elif not pa.types.is_floating(column.type):
-            column = _as_float(column, table, outcome)
-        pending.append(
-            pa.table({"run_id": piece.column("run_id"), "step": piece.column("step"), "v": column})
-        )
-        rows += len(piece)
-        if rows >= REDUCE_ROWS:  # reduce a few pieces at once: each group_by has a fixed cost
-            reduced.append(_reduce(pending))
-            pending, rows = [], 0
-    if pending:
-        reduced.append(_reduce(pending))
+        run = piece.column("run_id").to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
+        step = piece.column("step").to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
+        value = _floats(column, table, outcome)
+        count = (~np.isnan(value)).astype(np.int64)
+        if upto is not None:
+            keep = step <= upto
+            run, step, value, count = run[keep], step[keep], value[keep], count[keep]
+        part = _reduce(run, step, np.where(count > 0, value, 0.0), count)
+        parts.append(_last(part) if last else part)
     if not seen:
         raise _unknown(results, table, outcome)
-    combined = pa.concat_tables(reduced)
-    if len(reduced) > 1:  # a run's rows are in one piece; combine in case they are not
-        combined = combined.group_by(["run_id", "step"]).aggregate(
-            [("v_sum", "sum"), ("v_count", "sum")]
-        )
-        combined = combined.rename_columns(["run_id", "step", "v_sum", "v_count"])
-    order = pc.sort_indices(combined, [("run_id", "ascending"), ("step", "ascending")])
-    combined = combined.take(order)
-    total = combined.column("v_sum").to_numpy(zero_copy_only=False).astype(float)
-    count = combined.column("v_count").to_numpy(zero_copy_only=False).astype(float)
+    run, step, total, count = (np.concatenate([p[k] for p in parts]) for k in range(4))
+    later = (run[1:] > run[:-1]) | ((run[1:] == run[:-1]) & (step[1:] > step[:-1]))
+    if not later.all():  # rows of a run and step in several places: sort and reduce again
+        order = np.lexsort((step, run))
+        run, step, total, count = _reduce(run[order], step[order], total[order], count[order])
+        if last:
+            run, step, total, count = _last((run, step, total, count))
     with np.errstate(invalid="ignore", divide="ignore"):
-        value = np.where(count > 0, total / np.where(count > 0, count, 1), np.nan)
-    return RunValues(
-        run_id=combined.column("run_id").to_numpy(zero_copy_only=False).astype(np.int64),
-        step=combined.column("step").to_numpy(zero_copy_only=False).astype(np.int64),
-        value=value,
+        value = np.where(count > 0, total / np.maximum(count, 1), np.nan)
+    return RunValues(run_id=run, step=step, value=value)
+
+
+def _reduce(
+    run: np.ndarray, step: np.ndarray, total: np.ndarray, count: np.ndarray
+) -> tuple[np.ndarray, ...]:
+    """Sum ``total`` and ``count`` over contiguous rows of the same run and step."""
+    if not len(run):
+        return run, step, total.astype(float), count
+    starts = np.flatnonzero(np.r_[True, (run[1:] != run[:-1]) | (step[1:] != step[:-1])])
+    if len(starts) == len(run):
+        return run, step, total.astype(float), count
+    return (
+        run[starts],
+        step[starts],
+        np.add.reduceat(total.astype(float), starts),
+        np.add.reduceat(count, starts),
     )
 
 
-def _reduce(pieces: list[Any]) -> Any:
-    """Sum and count of the outcome per run and step, over some pieces."""
-    import pyarrow as pa  # noqa: PLC0415
+def _last(part: tuple[np.ndarray, ...]) -> tuple[np.ndarray, ...]:
+    """The rows of each run's last step (rows sorted by run, then step)."""
+    run = part[0]
+    keep = np.r_[run[1:] != run[:-1], True] if len(run) else np.zeros(0, bool)
+    return tuple(a[keep] for a in part)
 
-    together = pa.concat_tables(pieces, promote_options="permissive")
-    return together.group_by(["run_id", "step"]).aggregate([("v", "sum"), ("v", "count")])
+
+def _floats(column: Any, table: str, outcome: str) -> np.ndarray:
+    """An outcome column as float64 with NaN for missing values."""
+    import pyarrow as pa  # noqa: PLC0415
+    import pyarrow.compute as pc  # noqa: PLC0415
+
+    if pa.types.is_null(column.type):  # a part without the column
+        return np.full(len(column), np.nan)
+    if not pa.types.is_floating(column.type):
+        column = _as_float(column, table, outcome)
+    if column.null_count:
+        column = pc.fill_null(column.cast(pa.float64()), np.nan)
+    return np.asarray(column.to_numpy(zero_copy_only=False), dtype=float)
 
 
 def _as_float(column: Any, table: str, outcome: str) -> Any:
@@ -172,13 +198,8 @@ def final_values(results: Results, table: str, outcome: str, at: str | int = "fi
     """
     import pandas as pd  # noqa: PLC0415
 
-    found = values(results, table, outcome)
-    keep = np.ones(len(found.step), bool) if at == "final" else found.step <= int(at)
-    run_id, value = found.run_id[keep], found.value[keep]
-    if not len(run_id):
-        return pd.Series(np.zeros(0), index=pd.Index(run_id, name="run_id"), name=outcome)
-    last = np.r_[run_id[1:] != run_id[:-1], True]  # rows are sorted by run, then step
-    return pd.Series(value[last], index=pd.Index(run_id[last], name="run_id"), name=outcome)
+    found = values(results, table, outcome, last=True, upto=None if at == "final" else int(at))
+    return pd.Series(found.value, index=pd.Index(found.run_id, name="run_id"), name=outcome)
 
 
 def check_table(results: Results, table: str) -> None:
