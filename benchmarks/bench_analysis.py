@@ -14,6 +14,7 @@ at 100,000 runs), and a Saltelli design of a 10-parameter model computing Sobol'
 Each measure runs in a fresh child process, whose peak RSS is sampled every 20 ms
 (``measure.py``); mesa_batch's analysis and the plain pandas way are measured side by side:
 
+* ``Results.open(store).runs``: opening the store and its runs table, which both ways do;
 * ``aggregate(store, "Gini")`` (final Gini by point, t interval) against
   ``results.dataframe("model", with_parameters=True)``, the last step of each run, ``groupby``;
 * ``aggregate(store, "Wealth", table="agents", at="all")`` (per step: the mean over agents, then
@@ -105,7 +106,9 @@ def child_measure(kind: str, store: str) -> dict[str, Any]:
 
         imported = time.perf_counter() - before
     start_wall, start = time.time(), time.perf_counter()
-    if kind == "final":
+    if kind == "open":  # what every analysis of a store starts with
+        rows = len(Results.open(store).runs)
+    elif kind == "final":
         rows = len(aggregate(store, "Gini"))
     elif kind == "final_pandas":
         rows = len(_pandas_final(Results.open(store)))
@@ -176,13 +179,14 @@ def report(root: pathlib.Path, runs: int, sobol_n: int) -> int:
             built = run_child([__file__, "--child", "build", kind, str(size), str(stores[kind])])
             print(f"built the {kind} store: {built['runs']:,} runs in {built['wall']:.0f} s")
     measured = {}
-    for kind in ("final", "final_pandas", "agents", "agents_pandas"):
+    for kind in ("open", "final", "final_pandas", "agents", "agents_pandas"):
         measured[kind] = run_child([__file__, "--child", kind, str(stores["wealth"])], tree=False)
     measured["sobol"] = run_child([__file__, "--child", "sobol", str(stores["sobol"])], tree=False)
     wealth_runs = 5 * max(1, runs // 5)
     print(f"\n{wealth_runs:,}-run wealth store; Sobol store of {sobol_n * 22:,} runs (N={sobol_n})")
     print(f"{'measure':58} {'wall':>8} {'peak RSS':>10}")
     labels = {
+        "open": "Results.open(store).runs (shared by both ways)",
         "final": "aggregate(final) of Gini by point",
         "final_pandas": "  the pandas way (dataframe(model) + groupby)",
         "agents": "aggregate(Wealth, agents, at='all') by point",
