@@ -21,7 +21,7 @@ EXPECTED = [
 
 def test_all_is_pinned_and_sorted():
     assert mesa_batch.analysis.__all__ == EXPECTED
-    assert EXPECTED == sorted(EXPECTED)
+    assert sorted(EXPECTED) == EXPECTED
     for name in EXPECTED:
         assert getattr(mesa_batch.analysis, name) is not None
 
