@@ -92,8 +92,8 @@ def values(
 
     A piece's rows come run by run and step by step (as collected), so the rows of one run
     and step are contiguous: they are summed and counted with ``numpy.add.reduceat``, without
-    hashing. Pieces are combined at the end, sorted (and reduced again) only if a run's rows
-    were not contiguous after all.
+    hashing. A piece (and, at the end, the combined pieces) is sorted and reduced again only
+    if its rows were not in that order after all.
 
     Args:
         results: The results.
@@ -121,17 +121,13 @@ def values(
         if upto is not None:
             keep = step <= upto
             run, step, value, count = run[keep], step[keep], value[keep], count[keep]
-        part = _reduce(run, step, np.where(count > 0, value, 0.0), count)
+        part = _sorted(_reduce(run, step, np.where(count > 0, value, 0.0), count))
         parts.append(_last(part) if last else part)
     if not seen:
         raise _unknown(results, table, outcome)
-    run, step, total, count = (np.concatenate([p[k] for p in parts]) for k in range(4))
-    later = (run[1:] > run[:-1]) | ((run[1:] == run[:-1]) & (step[1:] > step[:-1]))
-    if not later.all():  # rows of a run and step in several places: sort and reduce again
-        order = np.lexsort((step, run))
-        run, step, total, count = _reduce(run[order], step[order], total[order], count[order])
-        if last:
-            run, step, total, count = _last((run, step, total, count))
+    combined = _sorted(tuple(np.concatenate([p[k] for p in parts]) for k in range(4)))
+    # a run's last step in the whole table is its last step in every piece that has it
+    run, step, total, count = _last(combined) if last else combined
     with np.errstate(invalid="ignore", divide="ignore"):
         value = np.where(count > 0, total / np.maximum(count, 1), np.nan)
     return RunValues(run_id=run, step=step, value=value)
@@ -152,6 +148,16 @@ def _reduce(
         np.add.reduceat(total.astype(float), starts),
         np.add.reduceat(count, starts),
     )
+
+
+def _sorted(part: tuple[np.ndarray, ...]) -> tuple[np.ndarray, ...]:
+    """Rows sorted by run, then step, one per run and step (sorted and reduced if needed)."""
+    run, step = part[0], part[1]
+    later = (run[1:] > run[:-1]) | ((run[1:] == run[:-1]) & (step[1:] > step[:-1]))
+    if later.all():
+        return part
+    order = np.lexsort((step, run))
+    return _reduce(*(a[order] for a in part))
 
 
 def _last(part: tuple[np.ndarray, ...]) -> tuple[np.ndarray, ...]:
