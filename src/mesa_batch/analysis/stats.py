@@ -63,9 +63,11 @@ def bootstrap_interval(
         return np.nan, np.nan
     if np.all(values == values[0]):
         return float(values[0]), float(values[0])
-    found = stats.bootstrap(
-        (values,), np.mean, confidence_level=confidence, method="BCa", rng=rng, vectorized=True
-    )
+    options = {"confidence_level": confidence, "method": "BCa", "vectorized": True}
+    try:
+        found = stats.bootstrap((values,), np.mean, rng=rng, **options)
+    except TypeError:  # scipy < 1.15 calls the generator random_state
+        found = stats.bootstrap((values,), np.mean, random_state=rng, **options)
     return float(found.confidence_interval.low), float(found.confidence_interval.high)
 
 
