@@ -5,7 +5,8 @@ with ``python examples/boltzmann_sweep.py [--processes N] [--store DIR] [--fresh
 
 It runs a full-factorial sweep over the number of agents and the grid width, 5 replications
 each, 100 steps, collecting every 10th step, into a Parquet store (``results/boltzmann`` by
-default), and prints how inequality (the Gini coefficient) ends up for each setting.
+default), and prints how inequality (the Gini coefficient) ends up for each setting, with
+``mesa_batch.analysis.aggregate`` (the mean and a 95% confidence interval over replications).
 
 The store keeps every finished run: interrupt the sweep (Ctrl-C) and run the same command again,
 and only the runs not yet done are run.
@@ -20,6 +21,7 @@ import time
 from mesa.examples import BoltzmannWealth
 
 from mesa_batch import BatchRunner, Interrupted, full_factorial
+from mesa_batch.analysis import aggregate
 
 PARAMETERS = {"n": [10, 50, 100], "width": [5, 10, 20], "height": 10}
 
@@ -53,13 +55,14 @@ def main() -> int:
         return 130
     elapsed = time.perf_counter() - start
 
-    final = results.dataframe("model", with_parameters=True)
-    final = final[final["step"] == final.groupby("run_id")["step"].transform("max")]
-    table = final.groupby(["n", "width"])["Gini"].agg(["mean", "std", "count"]).round(3)
+    # each run's Gini at its last step; mean and 95% t interval over the 5 replications
+    table = aggregate(results, "Gini", by=["n", "width"])
+    table = table.rename(columns={"n (parameter)": "agents", "n": "runs"})
+    shown = table[["agents", "width", "runs", "mean", "std", "ci_low", "ci_high", "n_failed"]]
 
     print(results.summary())
-    print(f"\nfinal Gini by setting (mean, std over replications), {elapsed:.1f} s:")
-    print(table.to_string())
+    print(f"\nfinal Gini by setting (mean and 95% CI over replications), {elapsed:.1f} s:")
+    print(shown.round(3).to_string(index=False))
     print(f"\nevery table is in {args.store} (read it with mesa_batch.Results.open)")
     return 0
 

@@ -525,6 +525,32 @@ def export(
     console.print(f"{len(frame)} rows of {table} written to {target}")
 
 
+@app.command(cls=_Command, epilog="Example: mesa-batch report results/boltzmann --out report.html")
+def report(
+    store: StoreArgument,
+    out: Annotated[pathlib.Path, typer.Option(help="The HTML file to write.")] = pathlib.Path(
+        "report.html"
+    ),
+    outcome: Annotated[
+        list[str] | None,
+        typer.Option(help="A model-table column to report (repeat it; default: all numeric)."),
+    ] = None,
+) -> None:
+    """Write a self-contained HTML report of a store: experiment, status, outcomes, sensitivity.
+
+    The page opens offline in any browser (figures are embedded); send it as one file. A store
+    still being written is reported as it is.
+    """
+    from mesa_batch.report import report as write_report  # noqa: PLC0415
+
+    results = _open(store)
+    try:
+        written = write_report(results, out, outcome or None)
+    except MesaBatchError as error:
+        raise _fail(str(error)) from None
+    console.print(f"report of {store} written to {written} ({written.stat().st_size:,} bytes)")
+
+
 @app.command(cls=_Command, epilog="Example: mesa-batch demo --processes 2")
 def demo(
     processes: Annotated[int | None, typer.Option(help="Worker processes (default: all).")] = None,
@@ -569,6 +595,17 @@ def _print_summary(results: Any, directory: pathlib.Path, *, kept: bool = True) 
             "the demo's store was temporary and is removed now; `mesa-batch demo --keep DIR` "
             "keeps it for `mesa-batch show DIR`"
         )
+
+
+# the analysis commands live with the analysis (mesa_batch/analysis/cli.py)
+from mesa_batch.analysis import cli as _analysis  # noqa: E402
+
+app.command(epilog="Example: mesa-batch summarize results/boltzmann Gini --by n --by width")(
+    _analysis.summarize
+)
+app.command(epilog="Example: mesa-batch sensitivity results/sobol y --method sobol")(
+    _analysis.sensitivity
+)
 
 
 if __name__ == "__main__":  # pragma: no cover - python -m mesa_batch.cli
