@@ -32,6 +32,7 @@ from mesa_batch.outcomes import Status
 from mesa_batch.store.encoding import decode_parameters, dumps, encode
 from mesa_batch.store.files import read_json, table_name
 from mesa_batch.store.records import PLAN_FORMAT, design_from_record
+from mesa_batch.store.unify import conform, decode_frame, target_types
 from mesa_batch.store.writer import RUN_FIELDS
 
 if TYPE_CHECKING:
@@ -121,6 +122,7 @@ class StoreState:
     notes: list[str] = dataclasses.field(default_factory=list)
     _plan: pd.DataFrame | None = None
     _designs: dict[str, DesignInfo] | None = None
+    _types: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
 
     @property
     def plan(self) -> pd.DataFrame:
@@ -185,8 +187,31 @@ class StoreState:
         if not pieces:
             return pd.DataFrame({"run_id": pd.Series(dtype="int64"), "step": []})
         table = pa.concat_tables(pieces, promote_options="permissive")
-        frame = table.to_pandas()
+        frame = decode_frame(table.to_pandas(), table)
         return frame.sort_values("run_id", kind="stable", ignore_index=True)
+
+    def column_types(self, name: str) -> dict[str, Any]:
+        """The type each column of a table is read as where its parts disagree.
+
+        See :mod:`mesa_batch.store.unify`; computed once per table, so it warns once.
+        """
+        import pyarrow as pa  # noqa: PLC0415
+        import pyarrow.parquet as pq  # noqa: PLC0415
+
+        found = self._types.get(name)
+        if found is None:
+            schemas = {}
+            for path in sorted(self.batches.get(name, {})):
+                try:
+                    schemas[path] = pq.read_schema(path)
+                except (OSError, pa.ArrowException):
+                    continue
+
+            def read_column(path: pathlib.Path, column: str) -> Any:
+                return pq.read_table(path, columns=[column]).column(column)
+
+            found = self._types[name] = target_types(name, schemas, read_column)
+        return found
 
     def scan(
         self,
@@ -214,6 +239,7 @@ class StoreState:
         import pyarrow.parquet as pq  # noqa: PLC0415
 
         wanted = None if run_ids is None else np.fromiter(run_ids, np.int64)
+        targets = self.column_types(name)
         for path, contributes in sorted(self.batches.get(name, {}).items()):
             keep = contributes if wanted is None else contributes[np.isin(contributes, wanted)]
             if not len(keep):
@@ -233,7 +259,7 @@ class StoreState:
                         table = table.append_column(column, pa.nulls(len(table)))
                 table = table.select(["run_id", *(c for c in columns if c != "run_id")])
             mask = pc.is_in(table.column("run_id"), value_set=pa.array(keep, pa.int64()))
-            yield table.filter(mask)
+            yield conform(table.filter(mask), targets)
 
 
 def read_state(root: str | os.PathLike[str]) -> StoreState:
