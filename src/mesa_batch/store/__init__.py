@@ -34,13 +34,23 @@ runs are run again), a torn last line of the status log is ignored, and a run ex
 """
 
 from mesa_batch.errors import StoreConflictError, StoreLockedError, StoreWriteError
-from mesa_batch.store.reader import FORMAT, VERSION, StoreState, read_log, read_state
+from mesa_batch.store.reader import (
+    FORMAT,
+    VERSION,
+    CorruptPartWarning,
+    StoreState,
+    read_log,
+    read_state,
+)
 from mesa_batch.store.session import Session, is_locked, open_session
+from mesa_batch.store.unify import ColumnTypesWarning
 from mesa_batch.store.writer import PartWriter
 
 __all__ = [
     "FORMAT",
     "VERSION",
+    "ColumnTypesWarning",
+    "CorruptPartWarning",
     "PartWriter",
     "Session",
     "StoreConflictError",

@@ -232,12 +232,14 @@ def open_session(
     try:
         session = datetime.datetime.now().strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
         _clean(path)
-        state = read_state(path)
+        state = read_state(path, verify=True)
         if "format" in state.meta or "version" in state.meta:
             check_format(path, state.meta)
         _quarantine(path, state.corrupt)
         if state.corrupt:
+            notes = state.notes
             state = read_state(path)
+            state.notes[:0] = notes
         configs = adopt_seeds(state, configurations)
         configs = _plan(path, session, state, configs)
         done = state.done_keys()
@@ -380,6 +382,17 @@ def _plan(
     """
     models = {model_path(c.model_cls) for c in configurations}
     stored_model = state.meta.get("model")
+    if state.meta.get("recovered") and not stored_model:
+        raise StoreConflictError(
+            problem(
+                f"the store {root}",
+                "must say which model its runs are of; its store.json is missing or garbled "
+                "and its plan does not name one model",
+                sorted(models),
+                "Restore store.json from a backup, or start a new store with "
+                "replace_store=True (command line: mesa-batch run FILE --fresh).",
+            )
+        )
     if len(models) > 1 or (stored_model and models and models != {stored_model}):
         raise StoreConflictError(
             problem(
@@ -495,6 +508,7 @@ def _start_meta(
     now = _now()
     if "format" not in meta:
         meta.update({"format": FORMAT, "version": VERSION, "created": now})
+    meta.pop("recovered", None)
     meta["version"] = VERSION  # a version-1 store is read and written as version 2 from now on
     if configs:
         meta["model"] = configs[0].model_path

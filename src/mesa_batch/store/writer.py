@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
 import pathlib
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
@@ -13,7 +15,7 @@ from mesa_batch.columns import arrow_table
 from mesa_batch.errors import StoreWriteError, problem
 from mesa_batch.execute import with_worker_time
 from mesa_batch.outcomes import FAILURE_FIELDS, Failure, RunStatus, Stage, Status
-from mesa_batch.store.files import table_directory, write_parquet
+from mesa_batch.store.files import atomic_write, table_directory, write_parquet
 
 __all__ = ["RUN_FIELDS", "PartWriter", "storable"]
 
@@ -29,6 +31,7 @@ RUN_FIELDS: Final = (
     *FAILURE_FIELDS,
     "batch",
     "parts",
+    "checks",
 )
 
 
@@ -72,12 +75,13 @@ class PartWriter:
         root = pathlib.Path(self.root)
         arrow, statuses = storable(tables, statuses)
         written = list(arrow)
+        checks = {}
         try:
             for name in written:
                 path = root / "data" / table_directory(name) / f"{batch}.parquet"
-                write_parquet(arrow[name], path)
+                checks[name] = write_checked(arrow[name], path)
             statuses = with_worker_time(statuses, started)
-            runs, _ = arrow_table(runs_columns(statuses, batch, written))
+            runs, _ = arrow_table(runs_columns(statuses, batch, written, checks))
             write_parquet(runs, root / "runs" / f"{batch}.parquet")
         except OSError as error:
             raise StoreWriteError(
@@ -164,7 +168,24 @@ def _failed_to_store(status: RunStatus, failure: Failure) -> RunStatus:
     return dataclasses.replace(status, status=Status.FAILED, failure=failure)
 
 
-def runs_columns(statuses: Sequence[RunStatus], batch: str, parts: Sequence[str]) -> dict[str, Any]:
+def write_checked(table: Any, path: pathlib.Path) -> list[Any]:
+    """Write a data part atomically; its check: ``[rows, bytes, blake2b-128 hex digest]``."""
+    import pyarrow as pa  # noqa: PLC0415
+    import pyarrow.parquet as pq  # noqa: PLC0415
+
+    sink = pa.BufferOutputStream()
+    pq.write_table(table, sink)
+    data = sink.getvalue()
+    atomic_write(path, lambda file: file.write(data))
+    return [table.num_rows, data.size, hashlib.blake2b(data, digest_size=16).hexdigest()]
+
+
+def runs_columns(
+    statuses: Sequence[RunStatus],
+    batch: str,
+    parts: Sequence[str],
+    checks: Mapping[str, list[Any]] | None = None,
+) -> dict[str, Any]:
     """The columns of a runs part for a batch's statuses."""
     columns: dict[str, list[Any]] = {name: [] for name in RUN_FIELDS}
     for status in statuses:
@@ -179,6 +200,7 @@ def runs_columns(statuses: Sequence[RunStatus], batch: str, parts: Sequence[str]
             **status.failure_row(),
             "batch": batch,
             "parts": ",".join(parts),
+            "checks": json.dumps(dict(checks or {}), separators=(",", ":")),
         }
         for name, value in row.items():
             columns[name].append(value)
