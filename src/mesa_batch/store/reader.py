@@ -781,6 +781,23 @@ def _log_failure(entry: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+#: The longest status log line read; a longer one (no line the store writes is) is skipped.
+MAX_LINE: Final = 1024 * 1024
+
+
+def _bounded_lines(file: Any) -> Iterator[bytes]:
+    """The lines of a binary file, a line longer than :data:`MAX_LINE` skipped unread."""
+    while True:
+        line = file.readline(MAX_LINE + 1)
+        if not line:
+            return
+        if len(line) <= MAX_LINE or line.endswith(b"\n"):
+            yield line
+            continue
+        while line and not line.endswith(b"\n"):  # the rest of the long line, in pieces
+            line = file.readline(MAX_LINE)
+
+
 def read_log(
     root: str | os.PathLike[str], *, events: Iterable[str] | None = None
 ) -> list[dict[str, Any]]:
@@ -795,14 +812,13 @@ def read_log(
     wanted = None if kinds is None else [f'"event": "{event}"' for event in kinds]
     entries = []
     path = pathlib.Path(root) / "status.jsonl"
-    if path.is_symlink():
-        return []
     try:
-        file = open(path, errors="replace")  # noqa: SIM115
+        file = os.fdopen(open_no_follow(path), "rb")
     except OSError:
         return []
     with file:
-        for line in file:
+        for raw in _bounded_lines(file):
+            line = raw.decode(errors="replace")
             if wanted is not None and not any(marker in line for marker in wanted):
                 continue
             try:
