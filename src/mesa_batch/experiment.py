@@ -45,6 +45,7 @@ from pydantic import (
     Field,
     NonNegativeInt,
     PositiveInt,
+    StrictInt,
     ValidationError,
     field_validator,
     model_validator,
@@ -78,8 +79,9 @@ class Experiment(_Strict):
 
     model: str = Field(pattern=r"^[^:]+:[A-Za-z_][A-Za-z0-9_.]*$")
     store: str | None = None
-    seed: NonNegativeInt | None = None
+    seed: Annotated[StrictInt, Field(ge=0)] | None = None  # not true, not 1.0
     iterations: PositiveInt = 1
+    max_runs: PositiveInt | None = None  # the run limit (default mesa_batch.designs.MAX_RUNS)
     max_steps: PositiveInt = 1000
     data_collection_period: int = -1
     common_random_numbers: bool = False
@@ -298,12 +300,22 @@ def _typed(kind: str, given: Any, options: dict[str, Any], name: str) -> Paramet
 
 
 def _distribution(given: Any, options: dict[str, Any], name: str) -> Parameter:
+    import numpy as np  # noqa: PLC0415
     import scipy.stats  # noqa: PLC0415
 
     dist = getattr(scipy.stats, str(given), None)
     if dist is None or not hasattr(dist, "ppf"):
         raise ValueError(f"{given!r} is not a scipy.stats distribution (e.g. 'norm')")
-    return Distribution(dist(**options))
+    try:
+        frozen = dist(**options)
+        valid = bool(np.isfinite(frozen.ppf(0.5)))
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"{given!r} does not take these options {options}: {error}") from None
+    if not valid:
+        raise ValueError(
+            f"{given!r} with {options} is not a valid distribution (e.g. scale must be > 0)"
+        )
+    return Distribution(frozen)
 
 
 # -- loading ----------------------------------------------------------------------------------
@@ -472,9 +484,49 @@ def configurations(
     if isinstance(design, Manual) and design.csv is not None:
         design = design.model_copy(update={"csv": str(base / design.csv)})
     try:
-        return design.build(designs, model_cls, settings)
+        with designs.run_limit(spec.max_runs):
+            return design.build(designs, model_cls, settings)
     except MesaBatchError as error:
         raise ExperimentError(f"{path}: {_design_problem(path, str(error))}") from error
+
+
+def run_count(experiment: ExperimentFile) -> int | None:
+    """How many runs the experiment makes, computed without building them (None: unknown).
+
+    Only the design's own object is made (its options checked, grid levels counted without
+    being built); a design whose size is not known in advance (a sparse grid, a CSV file)
+    gives None, and is checked against the limit when it is built.
+    """
+    from mesa_batch.designs import grid, sampling, sensitivity  # noqa: PLC0415
+
+    spec, table = experiment.experiment, experiment.design
+    design: Any
+    try:
+        if isinstance(table, FullFactorial):
+            design = grid.FullFactorial(table.parameters)
+        elif isinstance(table, BaseCase):
+            design = grid.BaseCase(table.base, table.variations)
+        elif isinstance(table, Sample):
+            design = sampling.Sample(table.space, table.n, table.method)
+        elif isinstance(table, Saltelli):
+            design = sensitivity.Saltelli(
+                table.space, table.n, calc_second_order=table.calc_second_order
+            )
+        elif isinstance(table, Morris):
+            design = sensitivity.Morris(
+                table.space,
+                table.trajectories,
+                num_levels=table.num_levels,
+                optimal_trajectories=table.optimal_trajectories,
+            )
+        elif isinstance(table, Manual) and table.points is not None:
+            return len(table.points) * spec.iterations
+        else:
+            return None
+        points = design.count()
+    except MesaBatchError:
+        return None  # building the configurations reports it, with its line
+    return None if points is None else points * spec.iterations
 
 
 def _design_problem(path: str | pathlib.Path, message: str) -> str:
