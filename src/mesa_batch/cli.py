@@ -242,17 +242,46 @@ def validate(
         pathlib.Path, typer.Argument(help="The experiment file (TOML).", metavar="FILE")
     ],
     preview: Annotated[int, typer.Option(help="How many configurations to show.")] = 5,
+    max_runs: Annotated[
+        int | None,
+        typer.Option(min=1, help="The most runs allowed (default: the file's, else 10,000,000)."),
+    ] = None,
 ) -> None:
-    """Check an experiment file and show its design, without running anything."""
-    from mesa_batch import experiment  # noqa: PLC0415
+    """Check an experiment file and show its design, without running anything.
 
-    loaded, configs = _load(file, None)
+    The run count is computed before any run is built: a design past the limit is refused.
+    """
+    from mesa_batch import designs, experiment  # noqa: PLC0415
+
+    try:
+        loaded = experiment.load(file)
+    except MesaBatchError as error:
+        raise _fail(str(error)) from None
+    if max_runs is not None:
+        spec = loaded.experiment.model_copy(update={"max_runs": max_runs})
+        loaded = loaded.model_copy(update={"experiment": spec})
+    count = experiment.run_count(loaded)
+    if count is not None:
+        console.print(f"{file}: {count:,} runs")
+        with designs.run_limit(loaded.experiment.max_runs):
+            limit = designs.max_runs()
+        if count > limit:
+            raise _fail(
+                f"{file}: the design makes {count:,} runs, more than the limit of {limit:,}. "
+                "Make it smaller, or raise the limit: max_runs = N in [experiment], "
+                "--max-runs N, or MESA_BATCH_MAX_RUNS=N."
+            )
+    try:
+        configs = experiment.configurations(loaded, file)
+    except MesaBatchError as error:
+        raise _fail(str(error)) from None
     points = configs[0].design.n_points if configs and configs[0].design else len(configs)
     iterations = loaded.experiment.iterations
     console.print(f"{file}: valid")
     console.print(f"model: {loaded.experiment.model}")
     console.print(
-        f"design: {loaded.design.kind}, {points} points x {iterations} iterations = "
+        f"design: {getattr(loaded.design, 'kind', '?')}, {points} points x {iterations} "
+        "iterations = "
         f"{len(configs)} runs of at most {loaded.experiment.max_steps} steps"
     )
     console.print(f"store: {experiment.store_of(loaded, file)}")

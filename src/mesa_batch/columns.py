@@ -8,11 +8,16 @@ the same across batches, never building one dict per row.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Final
 
 import numpy as np
 
-__all__ = ["Columns", "arrow_table", "as_array", "concat_columns"]
+__all__ = ["Columns", "arrow_table", "as_array", "concat_columns", "unify"]
+
+#: Ints up to this size (either sign) are held exactly by a float64.
+EXACT_FLOAT: Final = 2**53
+INT64: Final = (-(2**63), 2**63 - 1)
+UINT64_MAX: Final = 2**64 - 1
 
 #: One table: column name -> values, every column the same length.
 Columns = dict[str, Any]
@@ -53,43 +58,157 @@ def concat_columns(parts: Sequence[Columns], *, consume: bool = False) -> dict[s
 def _concatenate(pieces: list[np.ndarray]) -> np.ndarray:
     if len(pieces) == 1:
         return pieces[0]
-    kinds = {p.dtype.kind for p in pieces if len(p)}
-    if len(kinds) > 1 and not kinds <= {"i", "u", "f"}:
-        pieces = [p.astype(object) for p in pieces]
-    return np.concatenate(pieces)
+    dtypes = {p.dtype for p in pieces if len(p)}
+    if len(dtypes) <= 1:
+        return np.concatenate(pieces)
+    kinds = {d.kind for d in dtypes}
+    if kinds <= {"i", "u", "f"}:
+        numeric = _numeric_type(pieces)
+        if numeric is not None:
+            return np.concatenate([p.astype(numeric) for p in pieces])
+    joined = np.concatenate([p.astype(object) for p in pieces])
+    return unify(joined.tolist() if "O" not in kinds else list(joined))
 
 
-def as_array(values: Any) -> np.ndarray:
-    """Turn a column into a 1-D numpy array, keeping nested values (lists, dicts) as objects."""
-    if isinstance(values, np.ndarray) and values.ndim == 1:
-        return values
-    values = list(values)
-    try:
-        array = np.asarray(values)
-    except (ValueError, TypeError):
-        array = None
-    if array is None or array.ndim != 1 or array.dtype.kind in "US":
-        array = np.empty(len(values), dtype=object)
-        array[:] = values
+def _numeric_type(pieces: list[np.ndarray]) -> np.dtype[Any] | None:
+    """The numeric type that holds every value of numeric pieces exactly (None if none does)."""
+    ints = [p for p in pieces if p.dtype.kind in "iu" and len(p)]
+    low = min((int(p.min()) for p in ints), default=0)
+    high = max((int(p.max()) for p in ints), default=0)
+    if any(p.dtype.kind == "f" for p in pieces):
+        fits = low >= -EXACT_FLOAT and high <= EXACT_FLOAT
+        return np.dtype(np.float64) if fits else None
+    return _int_type(low, high)
+
+
+def _int_type(low: int, high: int) -> np.dtype[Any] | None:
+    if INT64[0] <= low and high <= INT64[1]:
+        return np.dtype(np.int64)
+    if low >= 0 and high <= UINT64_MAX:
+        return np.dtype(np.uint64)
+    return None
+
+
+def value_kind(value: object) -> str:  # noqa: PLR0911 - one return per kind
+    """The kind a value counts as when a column's values are unified (see :func:`unify`)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool | np.bool_):
+        return "bool"
+    if isinstance(value, int | np.integer):
+        return "int"
+    if isinstance(value, float | np.floating):
+        return "null" if np.isnan(value) else "float"  # NaN counts as missing, as in pandas
+    if isinstance(value, str):
+        return "str"
+    if isinstance(value, bytes):
+        return "bytes"
+    return type(value).__qualname__
+
+
+def unify(values: list[Any]) -> np.ndarray:
+    """A column's values as one array, of the one type that holds every value exactly.
+
+    The rule (the same for results in memory and read from a store):
+
+    * ints: int64, or uint64 when some are past int64 and none is negative; beside floats or
+      missing values (None, NaN): float64 when no int is past 2**53;
+    * floats (and missing values): float64; bools alone: bool;
+    * anything else, or ints no 64-bit type or float holds exactly: an object array of the
+      values themselves (None for missing values).
+    """
+    types = set(map(type, values))
+    if types == {float}:
+        return np.asarray(values, dtype=np.float64)
+    if types == {int}:
+        int_type = _int_type(min(values), max(values))
+        if int_type is not None:
+            return np.asarray(values, dtype=int_type)
+    kinds = {value_kind(v) for v in values} if types != {int} else {"big int"}
+    numeric = kinds - {"null"}
+    if numeric and numeric <= {"int", "float"}:
+        ints = [int(v) for v in values if value_kind(v) == "int"]
+        low, high = min(ints, default=0), max(ints, default=0)
+        if kinds == {"int"}:
+            int_type = _int_type(low, high)
+            if int_type is not None:
+                return np.asarray(values, dtype=int_type)
+        elif low >= -EXACT_FLOAT and high <= EXACT_FLOAT:
+            return np.asarray([np.nan if v is None else v for v in values], dtype=np.float64)
+    elif kinds == {"bool"}:
+        return np.asarray(values, dtype=bool)
+    array = np.empty(len(values), dtype=object)
+    array[:] = values
     return array
 
 
+def as_array(values: Any) -> np.ndarray:
+    """Turn a column into a 1-D numpy array, by the rule of :func:`unify` for Python values."""
+    if isinstance(values, np.ndarray) and values.ndim == 1:
+        return values
+    return unify(list(values))
+
+
 def arrow_table(columns: Mapping[str, Any]) -> tuple[Any, list[str]]:
-    """Columns as a ``pyarrow.Table``; values Arrow cannot type become their ``repr`` strings.
+    """Columns as a ``pyarrow.Table``, every value kept.
+
+    A column of one type Arrow holds exactly is written as that type (the rule of
+    :func:`unify`); any other column (values of several types, ints past 64 bits) is written
+    as text in the store's safe encoding (:mod:`mesa_batch.store.encoding`), its field marked
+    with :data:`ENCODED` and the kinds of values found, and read back as the values.
 
     Args:
         columns: Column name -> values (numpy arrays, lists or pandas Series).
 
     Returns:
-        The table, and the names of the columns that were written as text.
+        The table, and the names of the columns that were written as encoded text.
+
+    Raises:
+        ValueError, RecursionError: A value cannot be encoded (e.g. a list that holds itself).
     """
     import pyarrow as pa  # noqa: PLC0415 - only the Parquet paths need Arrow
 
-    arrays, as_text = {}, []
+    fields, arrays, as_text = [], [], []
     for name, values in columns.items():
-        try:
-            arrays[name] = pa.array(values, from_pandas=True)
-        except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
-            arrays[name] = pa.array([repr(v) for v in values], type=pa.string())
+        array, kinds = _arrow_column(values)
+        metadata = None
+        if kinds is not None:
+            metadata = {ENCODED: b"json", KINDS: ",".join(kinds).encode()}
             as_text.append(name)
-    return pa.table(arrays), as_text
+        fields.append(pa.field(name, array.type, metadata=metadata))
+        arrays.append(array)
+    return pa.Table.from_arrays(arrays, schema=pa.schema(fields)), as_text
+
+
+#: The field metadata key (and value ``json``) of a column written in the safe encoding.
+ENCODED: Final = b"mesa_batch.encoding"
+#: The field metadata key listing the kinds of values an encoded column holds.
+KINDS: Final = b"mesa_batch.kinds"
+
+
+def _arrow_column(values: Any) -> tuple[Any, list[str] | None]:
+    """One column as an Arrow array, and the kinds of its values when it had to be encoded."""
+    import pyarrow as pa  # noqa: PLC0415
+
+    if getattr(values, "dtype", None) is not None and values.dtype != object:
+        return pa.array(values, from_pandas=True), None  # numeric, bool, datetime, extension
+    array = as_array(values if isinstance(values, np.ndarray) else list(values))
+    if array.dtype != object:
+        return pa.array(array), None
+    items = array.tolist()
+    kinds = sorted({value_kind(v) for v in items} - {"null"})
+    if len(kinds) <= 1 and kinds != ["int"]:
+        try:
+            return pa.array(items, from_pandas=True), None
+        except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, OverflowError):
+            pass
+    return encoded_array(items), kinds or ["null"]
+
+
+def encoded_array(values: Sequence[Any]) -> Any:
+    """Values as an Arrow string array in the store's safe encoding (None stays null)."""
+    import pyarrow as pa  # noqa: PLC0415
+
+    from mesa_batch.store.encoding import dumps, encode  # noqa: PLC0415
+
+    return pa.array([None if v is None else dumps(encode(v)[0]) for v in values], pa.string())

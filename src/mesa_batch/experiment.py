@@ -44,10 +44,11 @@ from typing import TYPE_CHECKING, Annotated, Any, Final, Literal, Union
 
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
-    NonNegativeInt,
     PositiveInt,
+    StrictInt,
     ValidationError,
     create_model,
     field_validator,
@@ -82,8 +83,9 @@ class Experiment(_Strict):
 
     model: str = Field(pattern=r"^[^:]+:[A-Za-z_][A-Za-z0-9_.]*$")
     store: str | None = None
-    seed: NonNegativeInt | None = None
+    seed: Annotated[StrictInt, Field(ge=0)] | None = None  # not true, not 1.0
     iterations: PositiveInt = 1
+    max_runs: PositiveInt | None = None  # the run limit (default mesa_batch.designs.MAX_RUNS)
     max_steps: PositiveInt = 1000
     data_collection_period: int = -1
     common_random_numbers: bool = False
@@ -159,6 +161,13 @@ class Manual(_Strict):
         return self
 
 
+def _whole(value: Any) -> Any:
+    """A whole float (TOML's ``1e8``) is an int; anything else goes to the strict int check."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
 def _design_model(kind: str, function: Callable[..., Any]) -> type[_DesignTable]:
     """The table of a design, made from its function's signature (one schema per design).
 
@@ -177,6 +186,8 @@ def _design_model(kind: str, function: Callable[..., Any]) -> type[_DesignTable]
         annotation = hints.get(name, Any)
         if typing.get_origin(annotation) in (Mapping, collections.abc.Mapping):
             annotation = dict[str, Any]
+        elif annotation is int or int in typing.get_args(annotation):
+            annotation = Annotated[annotation, BeforeValidator(_whole)]
         default = ... if argument.default is inspect.Parameter.empty else argument.default
         fields[name] = (annotation, default)
         arguments.append(name)
@@ -265,12 +276,22 @@ def _typed(kind: str, given: Any, options: dict[str, Any], name: str) -> Paramet
 
 
 def _distribution(given: Any, options: dict[str, Any], name: str) -> Parameter:
+    import numpy as np  # noqa: PLC0415
     import scipy.stats  # noqa: PLC0415
 
     dist = getattr(scipy.stats, str(given), None)
     if dist is None or not hasattr(dist, "ppf"):
         raise ValueError(f"{given!r} is not a scipy.stats distribution (e.g. 'norm')")
-    return Distribution(dist(**options))
+    try:
+        frozen = dist(**options)
+        valid = bool(np.isfinite(frozen.ppf(0.5)))
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"{given!r} does not take these options {options}: {error}") from None
+    if not valid:
+        raise ValueError(
+            f"{given!r} with {options} is not a valid distribution (e.g. scale must be > 0)"
+        )
+    return Distribution(frozen)
 
 
 # -- loading ----------------------------------------------------------------------------------
@@ -439,7 +460,8 @@ def configurations(
     if isinstance(design, Manual) and design.csv is not None:  # relative to the file
         design = design.model_copy(update={"csv": str(base / design.csv)})
     try:
-        return design.build(designs, model_cls, settings)  # type: ignore[attr-defined]
+        with designs.run_limit(spec.max_runs):
+            return design.build(designs, model_cls, settings)  # type: ignore[attr-defined]
     except MesaBatchError as error:
         raise ExperimentError(f"{path}: {_design_problem(path, str(error))}") from error
 
@@ -458,6 +480,48 @@ def _imported(
         line = _line(lines, key)
         where = f"line {line}: " if line else ""
         raise ExperimentError(f"{path}: {where}{error}") from error.__cause__
+
+
+def run_count(experiment: ExperimentFile) -> int | None:
+    """How many runs the experiment makes, computed without building them (None: unknown).
+
+    Only the design's own object is made (its options checked, grid levels counted without
+    being built); a design whose size is not known in advance (a sparse grid, a CSV file)
+    gives None, and is checked against the limit when it is built.
+    """
+    from mesa_batch.designs import grid, sampling, sensitivity  # noqa: PLC0415
+
+    spec, table = experiment.experiment, experiment.design
+    kind = getattr(table, "kind", None)
+    design: Any
+    try:
+        if kind == "full_factorial":
+            design = grid.FullFactorial(table.parameters)  # type: ignore[attr-defined]
+        elif kind == "base_case":
+            design = grid.BaseCase(table.base, table.variations)  # type: ignore[attr-defined]
+        elif kind == "sample" and table.method != "grid":  # type: ignore[attr-defined]
+            design = sampling.Sample(table.space, table.n, table.method)  # type: ignore[attr-defined]
+        elif kind == "saltelli":
+            design = sensitivity.Saltelli(
+                table.space,  # type: ignore[attr-defined]
+                table.n,  # type: ignore[attr-defined]
+                calc_second_order=table.calc_second_order,  # type: ignore[attr-defined]
+            )
+        elif kind == "morris":
+            design = sensitivity.Morris(
+                table.space,  # type: ignore[attr-defined]
+                table.trajectories,  # type: ignore[attr-defined]
+                num_levels=table.num_levels,  # type: ignore[attr-defined]
+                optimal_trajectories=table.optimal_trajectories,  # type: ignore[attr-defined]
+            )
+        elif isinstance(table, Manual) and table.points is not None:
+            return len(table.points) * spec.iterations
+        else:
+            return None
+        points = design.count()
+    except MesaBatchError:
+        return None  # building the configurations reports it, with its line
+    return None if points is None else points * spec.iterations
 
 
 def _design_problem(path: str | pathlib.Path, message: str) -> str:

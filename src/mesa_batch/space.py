@@ -594,6 +594,21 @@ class ParameterSpace(Mapping[str, Parameter]):
         )
 
 
+#: The most levels one parameter of a grid design may have (more could never run: see
+#: ``mesa_batch.designs.MAX_RUNS``), checked before any level is built.
+MAX_LEVELS: Final = 10_000_000
+
+
+def level_count(parameter: Parameter) -> int | None:
+    """How many levels a parameter has, computed without building them (None: continuous)."""
+    if isinstance(parameter, Real):
+        return parameter.num
+    if isinstance(parameter, Integer):
+        return parameter.high - parameter.low + 1
+    levels = parameter.levels
+    return None if levels is None else len(levels)
+
+
 def level_sequences(space: ParameterSpace, *, what: str) -> list[Sequence[Any]]:
     """The levels of every parameter of a space, for grid designs.
 
@@ -610,6 +625,16 @@ def level_sequences(space: ParameterSpace, *, what: str) -> list[Sequence[Any]]:
     """
     levels: list[Sequence[Any]] = []
     for name, parameter in space.items():
+        count = level_count(parameter)
+        if count is not None and count > MAX_LEVELS:
+            raise ParameterError(
+                problem(
+                    f"{what}[{name!r}]",
+                    f"must have at most {MAX_LEVELS:,} levels for a grid",
+                    f"{parameter!r} ({count:,} levels)",
+                    "Use fewer levels, or a sampled design such as sample(...).",
+                )
+            )
         values = parameter.levels
         if values is None:
             fix = (

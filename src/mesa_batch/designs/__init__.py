@@ -16,7 +16,7 @@ Every design takes the model class first and the same keyword-only run settings
 =====================  ==========================================================
 """
 
-from mesa_batch.designs._core import Design, RunSettings, generate
+from mesa_batch.designs._core import MAX_RUNS, Design, RunSettings, generate, max_runs, run_limit
 from mesa_batch.designs.compose import concat, replicate
 from mesa_batch.designs.grid import base_case, full_factorial
 from mesa_batch.designs.manual import manual
@@ -25,6 +25,7 @@ from mesa_batch.designs.sensitivity import morris, saltelli
 from mesa_batch.designs.sparse import sparse_grid
 
 __all__ = [
+    "MAX_RUNS",
     "METHODS",
     "Design",
     "RunSettings",
@@ -33,8 +34,10 @@ __all__ = [
     "full_factorial",
     "generate",
     "manual",
+    "max_runs",
     "morris",
     "replicate",
+    "run_limit",
     "saltelli",
     "sample",
     "sparse_grid",

@@ -12,9 +12,13 @@ rest, the same way for every design:
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
+import math
+import os
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any, ClassVar, TypedDict, Unpack
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Any, ClassVar, Final, TypedDict, Unpack
 
 import numpy as np
 
@@ -96,6 +100,28 @@ class Design(ABC):
         """The design's options, recorded in :class:`DesignInfo`."""
         return {}
 
+    def count(self) -> int | None:
+        """How many points the design makes, computed without making them (None: unknown).
+
+        Known for the designs of this package from their options: grids from their level
+        counts, sampled and SALib designs from ``n``, ``trajectories`` and the dimensions.
+        """
+        levels = getattr(self, "_levels", None)
+        if self.name == "full_factorial" and levels is not None:
+            return math.prod(len(level) for level in levels)
+        if self.name == "base_case" and levels is not None:
+            return 1 + sum(len(level) for level in levels)
+        d = getattr(self, "dimensions", None)
+        n = getattr(self, "n", None)
+        if self.name == "saltelli" and isinstance(n, int) and isinstance(d, int):
+            return n * (2 * d + 2 if getattr(self, "calc_second_order", True) else d + 2)
+        if self.name == "morris" and isinstance(d, int):
+            kept = getattr(self, "optimal_trajectories", None) or self.trajectories  # type: ignore[attr-defined]
+            return int(kept) * (d + 1)
+        if self.name == "sample" and isinstance(n, int):
+            return n
+        return None
+
     def draw(self, rng: np.random.Generator) -> tuple[list[dict[str, Any]], np.ndarray | None]:
         """Pick the points, with the unit-cube sample they came from (None if there is none)."""
         return self.points(rng), None
@@ -140,7 +166,9 @@ def generate(
     signature = inspect_model(model_cls, scenario_cls)
     master = master_seed(settings.get("seed"))
     signature.check_names(design.names(), where=design.where)
+    check_run_count(design.name, design.count(), iterations)
     points, samples = design.draw(master.sampling_rng())
+    check_run_count(design.name, len(points), iterations)
     if not points:
         raise DesignError(problem(f"the {design.name} design", "produced no points", points))
 
@@ -172,6 +200,53 @@ def generate(
         scenario_cls=scenario_cls,
         model_reporters=model_reporters,
         agent_reporters=agent_reporters,
+    )
+
+
+#: The most runs a design may make unless raised (``MESA_BATCH_MAX_RUNS``, ``run_limit``,
+#: ``max_runs`` in an experiment file): 10,000,000 runs take ~10 GB of configurations.
+MAX_RUNS: Final = 10_000_000
+_limit: contextvars.ContextVar[int | None] = contextvars.ContextVar("max_runs", default=None)
+
+
+def max_runs() -> int:
+    """The run limit in force: :func:`run_limit`'s, else ``$MESA_BATCH_MAX_RUNS``, else 10**7."""
+    found = _limit.get()
+    if found is not None:
+        return found
+    text = os.environ.get("MESA_BATCH_MAX_RUNS", "")
+    return int(text) if text.isdigit() and int(text) > 0 else MAX_RUNS
+
+
+@contextlib.contextmanager
+def run_limit(limit: int | None) -> Iterator[None]:
+    """Designs built inside may make up to ``limit`` runs (None: the default limit)."""
+    token = _limit.set(None if limit is None else check_int("max_runs", limit, minimum=1))
+    try:
+        yield
+    finally:
+        _limit.reset(token)
+
+
+def check_run_count(name: str, points: int | None, iterations: int) -> None:
+    """Refuse a design of more runs than the limit, before its points or runs are built.
+
+    Raises:
+        DesignError: ``points * iterations`` exceeds :func:`max_runs`.
+    """
+    limit = max_runs()
+    if points is None or points * iterations <= limit:
+        return
+    raise DesignError(
+        problem(
+            f"the {name} design",
+            f"must make at most {limit:,} runs (the limit that keeps a mistyped size from "
+            "filling the memory)",
+            f"{points:,} points x {iterations:,} iterations = {points * iterations:,} runs",
+            "Make the design smaller, or raise the limit: max_runs = N in [experiment] "
+            "(mesa-batch validate --max-runs N), MESA_BATCH_MAX_RUNS=N in the environment, or "
+            "`with mesa_batch.designs.run_limit(N):` in Python.",
+        )
     )
 
 

@@ -23,24 +23,35 @@ module             what it does
 ``writer``         the worker side: a batch's data parts, then its runs part
 ``reader``         all reading: outcomes, plan (checked against the runs parts),
                    designs, data tables column by column
+``unify``          one type per column across parts (never a failed read on types)
 ``session``        the writing session: lock, seeds, plan, designs, log, store.json
 =================  ==============================================================
 
-**A run is done when its batch's runs part and every data part that part names are committed
-and readable.** Reading tolerates everything a crash can leave: temporary files are ignored,
+**A run is done when its batch's runs part and every data part that part names are committed,
+readable and match the rows, size and checksum the runs part recorded of them.** Reading tolerates everything a crash can leave: temporary files are ignored,
 unreadable parts are skipped (and moved to ``quarantine/`` by the next writing session, so their
 runs are run again), a torn last line of the status log is ignored, and a run executed twice
 (engines run tasks at least once) is read once.
 """
 
 from mesa_batch.errors import StoreConflictError, StoreLockedError, StoreWriteError
-from mesa_batch.store.reader import FORMAT, VERSION, StoreState, read_log, read_state
+from mesa_batch.store.reader import (
+    FORMAT,
+    VERSION,
+    CorruptPartWarning,
+    StoreState,
+    read_log,
+    read_state,
+)
 from mesa_batch.store.session import Session, is_locked, open_session
+from mesa_batch.store.unify import ColumnTypesWarning
 from mesa_batch.store.writer import PartWriter
 
 __all__ = [
     "FORMAT",
     "VERSION",
+    "ColumnTypesWarning",
+    "CorruptPartWarning",
     "PartWriter",
     "Session",
     "StoreConflictError",

@@ -52,6 +52,12 @@ def atomic_write(path: pathlib.Path, write: Callable[[IO[bytes]], Any]) -> None:
             file.flush()
             os.fsync(file.fileno())
         os.replace(temporary, path)
+    except OSError as error:
+        with contextlib.suppress(OSError):
+            temporary.unlink()
+        if error.filename is None or error.filename == str(temporary):
+            error.filename = str(path)  # name the file the store writes, not its temporary
+        raise
     except BaseException:
         with contextlib.suppress(OSError):
             temporary.unlink()
@@ -72,9 +78,21 @@ def write_parquet(table: Any, path: pathlib.Path) -> None:
     atomic_write(path, lambda file: pq.write_table(table, file))
 
 
-def is_temporary(path: pathlib.Path) -> bool:
-    """Whether a file is one of the store's temporary files."""
-    return bool(TEMPORARY.match(path.name))
+#: The names the store writes atomically: parts and design records, and at the top
+#: ``store.json``.
+OWN_NAME: Final = re.compile(r"^[A-Za-z0-9_-]+(\.samples)?\.(parquet|json)$")
+
+
+def is_temporary(path: pathlib.Path, *, top: bool = False) -> bool:
+    """Whether a file is one of the store's temporary files (``.<name>.<8 hex>.tmp``).
+
+    Only names the store writes count: ``store.json`` at the store's top (``top``), part and
+    design names in its folders; a user's ``.notes.swp.tmp`` is never one.
+    """
+    if not TEMPORARY.match(path.name):
+        return False
+    inner = path.name[1:-13]
+    return inner == "store.json" if top else bool(OWN_NAME.match(inner))
 
 
 def open_no_follow(path: pathlib.Path, flags: int = os.O_RDONLY) -> int:

@@ -17,10 +17,12 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import hashlib
 import json
 import os
 import pathlib
 import re
+import warnings
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final
 
@@ -29,10 +31,16 @@ import numpy as np
 from mesa_batch.config import DesignInfo
 from mesa_batch.errors import StoreConflictError, problem
 from mesa_batch.outcomes import Status
-from mesa_batch.store.encoding import decode_parameters, dumps, encode
-from mesa_batch.store.files import read_json, table_name
+from mesa_batch.store.encoding import decode_parameters, dumps, encode, loads
+from mesa_batch.store.files import open_no_follow, read_json, table_name
 from mesa_batch.store.records import PLAN_FORMAT, design_from_record
+from mesa_batch.store.unify import conform, decode_frame, target_types
 from mesa_batch.store.writer import RUN_FIELDS
+
+
+class CorruptPartWarning(UserWarning):
+    """A data part could not be read: the rows of its runs are left out of what is read."""
+
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -121,6 +129,7 @@ class StoreState:
     notes: list[str] = dataclasses.field(default_factory=list)
     _plan: pd.DataFrame | None = None
     _designs: dict[str, DesignInfo] | None = None
+    _types: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
 
     @property
     def plan(self) -> pd.DataFrame:
@@ -185,8 +194,31 @@ class StoreState:
         if not pieces:
             return pd.DataFrame({"run_id": pd.Series(dtype="int64"), "step": []})
         table = pa.concat_tables(pieces, promote_options="permissive")
-        frame = table.to_pandas()
+        frame = decode_frame(table.to_pandas(), table)
         return frame.sort_values("run_id", kind="stable", ignore_index=True)
+
+    def column_types(self, name: str) -> dict[str, Any]:
+        """The type each column of a table is read as where its parts disagree.
+
+        See :mod:`mesa_batch.store.unify`; computed once per table, so it warns once.
+        """
+        import pyarrow as pa  # noqa: PLC0415
+        import pyarrow.parquet as pq  # noqa: PLC0415
+
+        found = self._types.get(name)
+        if found is None:
+            schemas = {}
+            for path in sorted(self.batches.get(name, {})):
+                try:
+                    schemas[path] = pq.read_schema(path)
+                except (OSError, pa.ArrowException):
+                    continue
+
+            def read_column(path: pathlib.Path, column: str) -> Any:
+                return pq.read_table(path, columns=[column]).column(column)
+
+            found = self._types[name] = target_types(name, schemas, read_column)
+        return found
 
     def scan(
         self,
@@ -214,6 +246,7 @@ class StoreState:
         import pyarrow.parquet as pq  # noqa: PLC0415
 
         wanted = None if run_ids is None else np.fromiter(run_ids, np.int64)
+        targets = self.column_types(name)
         for path, contributes in sorted(self.batches.get(name, {}).items()):
             keep = contributes if wanted is None else contributes[np.isin(contributes, wanted)]
             if not len(keep):
@@ -225,22 +258,35 @@ class StoreState:
                 if columns is not None:
                     chosen = ["run_id", *(c for c in columns if c in present and c != "run_id")]
                 table = file.read(columns=chosen)
-            except (OSError, pa.ArrowException):
-                continue  # vanished or unreadable since the state was read
+            except (OSError, pa.ArrowException) as error:
+                warnings.warn(
+                    f"the data part {path} of the table {name!r} cannot be read "
+                    f"({type(error).__name__}: {error}); the rows of runs "
+                    f"{_ids(keep)} are left out. Resume the sweep: its writing session moves the "
+                    "part to quarantine/ and runs them again.",
+                    CorruptPartWarning,
+                    stacklevel=3,
+                )
+                continue
             if columns is not None:
                 for column in columns:
                     if column not in table.column_names:
                         table = table.append_column(column, pa.nulls(len(table)))
                 table = table.select(["run_id", *(c for c in columns if c != "run_id")])
             mask = pc.is_in(table.column("run_id"), value_set=pa.array(keep, pa.int64()))
-            yield table.filter(mask)
+            yield conform(table.filter(mask), targets)
 
 
-def read_state(root: str | os.PathLike[str]) -> StoreState:
+def read_state(root: str | os.PathLike[str], *, verify: bool = False) -> StoreState:
     """Read a store's metadata and run outcomes (no data table; the plan on first use).
+
+    Every data part is checked against what its batch's runs part recorded of it: its row count
+    and size always (from its footer and the file system: cheap), its checksum with ``verify``
+    (reads every byte; a writing session does it when it opens the store).
 
     Args:
         root: The store directory.
+        verify: Also check every data part's checksum.
 
     Returns:
         The store's state.
@@ -249,9 +295,15 @@ def read_state(root: str | os.PathLike[str]) -> StoreState:
 
     path = pathlib.Path(root)
     meta = read_json(path / "store.json")
+    notes: list[str] = []
+    if not meta:
+        meta = recovered_meta(path, notes)
     corrupt: list[pathlib.Path] = []
-    outcomes, batch_parts = _read_runs_parts(path, corrupt)
-    batches, complete = _data_parts(path, batch_parts, corrupt)
+    found = _Found(corrupt, notes, sessions=_sessions(meta))
+    outcomes, batch_parts = _read_runs_parts(path, found)
+    batches, complete = _data_parts(path, batch_parts, found, verify=verify)
+    if found.damaged and outcomes is not None:
+        _note_damaged(found, outcomes)
     runs = _authoritative_runs(outcomes, complete, read_log(path, events=[Status.FAILED]))
     del outcomes  # converted to pandas column by column: not usable any more
     release_arrow_memory()
@@ -267,7 +319,29 @@ def read_state(root: str | os.PathLike[str]) -> StoreState:
         table: {p: contributes.get(batch, nothing) for p, batch in parts.items()}
         for table, parts in batches.items()
     }
-    return StoreState(path, meta, runs, by_table, corrupt)
+    return StoreState(path, meta, runs, by_table, corrupt, found.notes)
+
+
+def recovered_meta(root: pathlib.Path, notes: list[str]) -> dict[str, Any]:
+    """What ``store.json`` said, rebuilt from the plan when it is missing or garbled.
+
+    Only for a directory that holds store parts (``plan/`` or ``runs/``); {} otherwise. The
+    model is the one every plan row names (none when they name several, or there is no plan).
+    """
+    if not (_parts(root / "plan") or _parts(root / "runs")):
+        return {}
+    plan = read_plan(root, columns=("run_id", "key", "model"))
+    models = sorted({m for m in plan["model"].tolist() if isinstance(m, str)})
+    meta: dict[str, Any] = {"format": FORMAT, "version": VERSION, "recovered": True}
+    found = {session_of(p.stem) for d in ("plan", "runs") for p in _parts(root / d)}
+    meta["sessions"] = [{"id": session, "recovered": True} for session in sorted(found)]
+    if len(models) == 1:
+        meta["model"] = models[0]
+    notes.append(
+        f"store.json is missing or garbled; its format and model ({', '.join(models) or 'unknown'})"
+        " are taken from the plan, and the next writing session writes it again"
+    )
+    return meta
 
 
 def _parts(directory: pathlib.Path) -> list[pathlib.Path]:
@@ -470,53 +544,106 @@ def read_designs(root: pathlib.Path) -> dict[str, DesignInfo]:
 # -- runs parts and data parts ----------------------------------------------------------------
 
 
-def _read_runs_parts(
-    root: pathlib.Path, corrupt: list[pathlib.Path]
-) -> tuple[Any, dict[str, list[str]]]:
-    """Every runs part as one Arrow table (None if there is none), and each batch's parts."""
+@dataclasses.dataclass(slots=True)
+class _Found:
+    """What reading the parts found wrong: files to quarantine, notes, damaged batches."""
+
+    corrupt: list[pathlib.Path]
+    notes: list[str]
+    sessions: set[str] | None
+    checks: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
+    damaged: dict[str, str] = dataclasses.field(default_factory=dict)  # batch -> why
+
+
+def _sessions(meta: Mapping[str, Any]) -> set[str] | None:
+    """The ids of the sessions ``store.json`` records (None when it records none)."""
+    entries = meta.get("sessions")
+    if not isinstance(entries, list):
+        return None
+    ids = {str(e.get("id")) for e in entries if isinstance(e, dict) and e.get("id")}
+    return ids or None
+
+
+def session_of(batch: str) -> str:
+    """The session id a batch or plan part name starts with (``<date>T<time>-<6 hex>``)."""
+    return "-".join(batch.split("-")[:2])
+
+
+def _read_runs_parts(root: pathlib.Path, found: _Found) -> tuple[Any, dict[str, list[str]]]:
+    """Every runs part as one Arrow table (None if there is none), and each batch's parts.
+
+    A runs part of a session ``store.json`` does not record (copied in from another store),
+    or whose rows name another batch than its file, is left out with a note.
+    """
     import pyarrow as pa  # noqa: PLC0415
+    import pyarrow.compute as pc  # noqa: PLC0415
 
     tables, parts = [], {}
+    foreign = []
     for path in _parts(root / "runs"):
+        if found.sessions is not None and session_of(path.stem) not in found.sessions:
+            foreign.append(path.name)
+            continue
         # a batch id repeats on every row of its batch: read it as a dictionary (~10 MB less
         # for 100,000 runs, and pandas gets a categorical column)
-        table = _read_parquet(path, corrupt, dictionary=["batch"])
+        table = _read_parquet(path, found.corrupt, dictionary=["batch"])
         if table is None:
             continue
         if not {"run_id", "key", "status", "batch", "parts"} <= set(table.column_names):
-            corrupt.append(path)
+            found.corrupt.append(path)
             continue
-        tables.append(table)
+        batches = pc.unique(table.column("batch").cast(pa.string())).to_pylist()
+        if table.num_rows and batches != [path.stem]:
+            foreign.append(path.name)
+            continue
         named = str(table.column("parts")[0]) if table.num_rows else ""
         parts[path.stem] = [p for p in named.split(",") if p]
+        if "checks" in table.column_names:
+            checks = loads(table.column("checks")[0].as_py()) if table.num_rows else None
+            found.checks[path.stem] = checks if isinstance(checks, dict) else {}
+            table = table.drop_columns(["checks"])
+        tables.append(table)
+    if foreign:
+        found.notes.append(
+            f"{len(foreign)} runs parts were not written by this store's sessions (copied in "
+            f"from another store or renamed: {', '.join(foreign[:5])}); they are left out"
+        )
     if not tables:
         return None, parts
     return pa.concat_tables(tables, promote_options="permissive").drop_columns(["parts"]), parts
 
 
 def _data_parts(
-    root: pathlib.Path, batch_parts: Mapping[str, list[str]], corrupt: list[pathlib.Path]
+    root: pathlib.Path,
+    batch_parts: Mapping[str, list[str]],
+    found: _Found,
+    *,
+    verify: bool,
 ) -> tuple[dict[str, dict[pathlib.Path, str]], set[str]]:
-    """Readable data parts by table, and the batches whose every named part is readable."""
-    import pyarrow as pa  # noqa: PLC0415
-    import pyarrow.parquet as pq  # noqa: PLC0415
-
+    """Readable data parts by table, and the batches whose every named part is sound."""
     readable: dict[str, dict[pathlib.Path, str]] = {}
     try:
         directories = sorted((root / "data").iterdir())
     except OSError:
         directories = []
+    strays = []
     for directory in directories:
         table = table_name(directory.name)
         if table is None or directory.is_symlink() or not directory.is_dir():
+            strays.append(directory.name)
             continue
         for path in _parts(directory):
-            try:
-                pq.read_metadata(path)
-            except (OSError, pa.ArrowException):
-                corrupt.append(path)
+            why = _check_part(path, found.checks.get(path.stem, {}).get(table), verify=verify)
+            if why is not None:
+                found.corrupt.append(path)
+                found.damaged[path.stem] = f"{path.relative_to(root)}: {why}"
                 continue
             readable.setdefault(table, {})[path] = path.stem
+    if strays:
+        found.notes.append(
+            f"data/ holds entries that are not table directories the store made "
+            f"({', '.join(sorted(strays)[:5])}); they are ignored"
+        )
     present = {(table, batch) for table, parts in readable.items() for batch in parts.values()}
     complete = {
         batch
@@ -528,6 +655,56 @@ def _data_parts(
         for table, parts in readable.items()
     }
     return batches, complete
+
+
+def _check_part(path: pathlib.Path, check: object, *, verify: bool) -> str | None:
+    """Why a data part is not sound (None when it is): its footer, size, rows, checksum."""
+    import pyarrow as pa  # noqa: PLC0415
+    import pyarrow.parquet as pq  # noqa: PLC0415
+
+    try:
+        metadata = pq.read_metadata(path)
+        size = path.stat().st_size
+    except (OSError, pa.ArrowException) as error:
+        return f"unreadable ({type(error).__name__})"
+    if not (isinstance(check, list) and len(check) == 3):
+        return None  # written before parts were checked (version 2 without checks)
+    rows, expected_size, digest = check
+    if metadata.num_rows != rows or size != expected_size:
+        return f"{metadata.num_rows} rows, {size} bytes; its batch recorded {rows}, {expected_size}"
+    if verify and _digest(path) != digest:
+        return "its checksum differs from the one its batch recorded (damaged pages)"
+    return None
+
+
+def _digest(path: pathlib.Path) -> str | None:
+    try:
+        fd = open_no_follow(path)
+        with os.fdopen(fd, "rb") as file:
+            return hashlib.file_digest(file, lambda: hashlib.blake2b(digest_size=16)).hexdigest()
+    except OSError:
+        return None
+
+
+def _note_damaged(found: _Found, outcomes: Any) -> None:
+    """Say which runs lost their data to damaged parts."""
+    import pyarrow as pa  # noqa: PLC0415
+    import pyarrow.compute as pc  # noqa: PLC0415
+
+    batch = outcomes.column("batch").cast(pa.string())
+    for name, why in sorted(found.damaged.items()):
+        mask = pc.equal(batch, name)
+        run_ids = outcomes.filter(mask).column("run_id").to_numpy()
+        found.notes.append(
+            f"the data part {why}; runs {_ids(run_ids)} of its batch are not done (a writing "
+            "session moves the part to quarantine/ and runs them again)"
+        )
+
+
+def _ids(run_ids: Any) -> str:
+    ids = sorted(int(i) for i in np.asarray(run_ids).tolist())
+    shown = ", ".join(str(i) for i in ids[:10])
+    return f"[{shown}{', ...' if len(ids) > 10 else ''}] ({len(ids)} runs)"
 
 
 def _authoritative_runs(parts: Any, complete: set[str], log: list[dict[str, Any]]) -> pd.DataFrame:
@@ -556,7 +733,7 @@ def _authoritative_runs(parts: Any, complete: set[str], log: list[dict[str, Any]
         parts = parts.set_column(index, "batch", parts.column("batch").cast(pa.string()))
         frames.insert(0, parts.to_pandas(self_destruct=True, split_blocks=True))
     if not frames:
-        return pd.DataFrame({name: [] for name in RUN_FIELDS if name != "parts"})
+        return pd.DataFrame({name: [] for name in RUN_FIELDS if name not in ("parts", "checks")})
     runs = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
     del frames
     succeeded = (runs["status"] == Status.SUCCEEDED).to_numpy(dtype=bool, na_value=False)
@@ -599,9 +776,26 @@ def string_isin(column: pd.Series, values: Iterable[str]) -> np.ndarray:
 
 
 def _log_failure(entry: Mapping[str, Any]) -> dict[str, Any]:
-    return {name: entry.get(name) for name in RUN_FIELDS if name != "parts"} | {
+    return {name: entry.get(name) for name in RUN_FIELDS if name not in ("parts", "checks")} | {
         "status": str(Status.FAILED)
     }
+
+
+#: The longest status log line read; a longer one (no line the store writes is) is skipped.
+MAX_LINE: Final = 1024 * 1024
+
+
+def _bounded_lines(file: Any) -> Iterator[bytes]:
+    """The lines of a binary file, a line longer than :data:`MAX_LINE` skipped unread."""
+    while True:
+        line = file.readline(MAX_LINE + 1)
+        if not line:
+            return
+        if len(line) <= MAX_LINE or line.endswith(b"\n"):
+            yield line
+            continue
+        while line and not line.endswith(b"\n"):  # the rest of the long line, in pieces
+            line = file.readline(MAX_LINE)
 
 
 def read_log(
@@ -618,14 +812,13 @@ def read_log(
     wanted = None if kinds is None else [f'"event": "{event}"' for event in kinds]
     entries = []
     path = pathlib.Path(root) / "status.jsonl"
-    if path.is_symlink():
-        return []
     try:
-        file = open(path, errors="replace")  # noqa: SIM115
+        file = os.fdopen(open_no_follow(path), "rb")
     except OSError:
         return []
     with file:
-        for line in file:
+        for raw in _bounded_lines(file):
+            line = raw.decode(errors="replace")
             if wanted is not None and not any(marker in line for marker in wanted):
                 continue
             try:

@@ -11,11 +11,13 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime
+import errno
 import json
 import os
 import pathlib
 import platform
 import socket
+import stat
 import sys
 import time
 import uuid
@@ -24,7 +26,13 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from mesa_batch.config import DesignInfo, RunConfiguration
-from mesa_batch.errors import SeedAdoptedWarning, StoreConflictError, StoreLockedError, problem
+from mesa_batch.errors import (
+    SeedAdoptedWarning,
+    StoreConflictError,
+    StoreLockedError,
+    StoreWriteError,
+    problem,
+)
 from mesa_batch.keys import MasterSeed
 from mesa_batch.models import model_path
 from mesa_batch.outcomes import RunStatus
@@ -75,8 +83,11 @@ class Lock:
         """Take the lock, or raise :class:`StoreLockedError` naming the holder."""
         import fcntl  # noqa: PLC0415 - POSIX; see docs/store-format.md
 
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        file = open(self.path, "a+")  # noqa: SIM115 - held open while locked
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise write_error(self.path.parent, error) from error
+        file = os.fdopen(_open_own(self.path, os.O_RDWR | os.O_CREAT), "r+")
         try:
             fcntl.flock(file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
@@ -102,6 +113,48 @@ class Lock:
         if self.file is not None:
             self.file.close()
             self.file = None
+
+
+def _open_own(path: pathlib.Path, flags: int) -> int:
+    """Open a file the store keeps (``.lock``, ``status.jsonl``), never through a link.
+
+    Raises:
+        StoreConflictError: The file is a symbolic link (or not a regular file).
+        StoreWriteError: It cannot be opened or created (a read-only store, permissions).
+    """
+    try:
+        fd = os.open(path, flags | getattr(os, "O_NOFOLLOW", 0), 0o644)
+    except OSError as error:
+        if path.is_symlink() or error.errno == errno.ELOOP:
+            raise StoreConflictError(
+                problem(
+                    f"the store's {path.name}",
+                    "must be a plain file the store made; mesa_batch never writes through a "
+                    "symbolic link",
+                    f"a link to {os.readlink(path) if path.is_symlink() else '?'}",
+                    f"Remove the link {path} (its target is left alone), then run again.",
+                )
+            ) from error
+        raise write_error(path, error) from error
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise StoreConflictError(
+            problem(f"the store's {path.name}", "must be a plain file", str(path), None)
+        )
+    return fd
+
+
+def write_error(path: pathlib.Path, error: OSError) -> StoreWriteError:
+    """A failed write of the store as :class:`StoreWriteError`, with the path and the fix."""
+    return StoreWriteError(
+        problem(
+            f"the store file {path}",
+            "could not be written",
+            f"{type(error).__name__}: {error}",
+            "Make the store writable (permissions, a read-only mount), free disk space or "
+            "raise the file size limit (ulimit -f), then run the same sweep again: it resumes.",
+        )
+    )
 
 
 def is_locked(root: str | os.PathLike[str]) -> bool:
@@ -162,9 +215,11 @@ class Session:
     def _append(self, lines: Sequence[str]) -> None:
         if not lines:
             return
-        with contextlib.suppress(OSError):  # a full disk is reported by the workers' commits
+        try:
             self.log.write("\n".join(lines) + "\n")
             self.log.flush()
+        except OSError as error:
+            raise write_error(self.root / "status.jsonl", error) from error
 
     def event(self, name: str, **fields: Any) -> None:
         """Append a session event (``start``, ``end``, ``reproducibility``) to the status log."""
@@ -182,7 +237,8 @@ class Session:
 
     def close(self, reason: str) -> None:
         """End the session: log why, update ``store.json``, release the lock."""
-        self.event("end", reason=reason)
+        with contextlib.suppress(OSError):  # a failed write already stopped the sweep
+            self.event("end", reason=reason)
         with contextlib.suppress(OSError):
             _update_meta(self.root, self.session, end=_now(), reason=reason)
         if self.log is not None:
@@ -224,6 +280,7 @@ def open_session(
             another model, or give a run already in the store another seed.
     """
     path = pathlib.Path(root)
+    _refuse_foreign(path)
     if replace_store and path.exists():
         stamp = datetime.datetime.now().strftime("%Y%m%dT%H%M%S")
         path.rename(path.with_name(f"{path.name}.replaced-{stamp}"))
@@ -232,19 +289,26 @@ def open_session(
     try:
         session = datetime.datetime.now().strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
         _clean(path)
-        state = read_state(path)
+        state = read_state(path, verify=True)
         if "format" in state.meta or "version" in state.meta:
             check_format(path, state.meta)
         _quarantine(path, state.corrupt)
         if state.corrupt:
+            notes = state.notes
             state = read_state(path)
+            state.notes[:0] = notes
         configs = adopt_seeds(state, configurations)
-        configs = _plan(path, session, state, configs)
-        done = state.done_keys()
-        failed = set() if retry_failed else state.failed_keys()
-        todo = [c for c in configs if c.key not in done and c.key not in failed]
-        _start_meta(path, session, state.meta, configs, len(todo))
-        log = open(path / "status.jsonl", "a")  # noqa: SIM115 - held for the session
+        try:
+            configs = _plan(path, session, state, configs)
+            done = state.done_keys()
+            failed = set() if retry_failed else state.failed_keys()
+            todo = [c for c in configs if c.key not in done and c.key not in failed]
+            _start_meta(path, session, state.meta, configs, len(todo))
+        except StoreWriteError:
+            raise
+        except OSError as error:
+            raise write_error(_failed_path(error, path), error) from error
+        log = _open_log(path / "status.jsonl")
         opened = Session(path, session, configs, todo, PartWriter(str(path), session), lock, log)
         opened.event("start", pid=os.getpid(), host=socket.gethostname(), todo=len(todo))
         release_arrow_memory()  # writing the plan of 100,000 runs leaves ~40 MB in Arrow's pool
@@ -252,6 +316,58 @@ def open_session(
         lock.release()
         raise
     return opened
+
+
+#: What a store directory holds: a non-empty directory with none of these is not a store.
+OWN_ENTRIES = frozenset({"store.json", "status.jsonl", ".lock", *DIRECTORIES})
+
+
+def _refuse_foreign(path: pathlib.Path) -> None:
+    """Refuse a path that exists and is not a store, before anything in it is touched."""
+    if path.is_symlink() or (path.exists() and not path.is_dir()):
+        raise StoreConflictError(
+            problem("store", "must be a directory (a new one is created)", str(path))
+        )
+    try:
+        entries = {entry.name for entry in path.iterdir()}
+    except FileNotFoundError:
+        return
+    except OSError as error:
+        raise write_error(path, error) from error
+    if entries and not entries & OWN_ENTRIES:
+        shown = ", ".join(sorted(entries)[:5]) + (", ..." if len(entries) > 5 else "")
+        raise StoreConflictError(
+            problem(
+                f"the directory {path}",
+                "must be a mesa_batch store or empty; it holds other files, which a store "
+                "never touches",
+                shown,
+                "Give store= a new or empty directory (e.g. a subdirectory of it).",
+            )
+        )
+
+
+def _failed_path(error: OSError, root: pathlib.Path) -> pathlib.Path:
+    """The store file a write failed on (its final name, not its temporary one)."""
+    if not error.filename:
+        return root
+    failed = pathlib.Path(str(error.filename))
+    if is_temporary(failed, top=failed.parent == root):
+        return failed.with_name(failed.name[1:-13])
+    return failed
+
+
+def _open_log(path: pathlib.Path) -> Any:
+    """Open the status log for appending; a torn last line is ended first."""
+    fd = _open_own(path, os.O_RDWR | os.O_CREAT | os.O_APPEND)
+    try:
+        size = os.fstat(fd).st_size
+        if size and os.pread(fd, 1, size - 1) != b"\n":
+            os.write(fd, b"\n")  # a torn line stays alone: this session's lines start fresh
+    except OSError as error:
+        os.close(fd)
+        raise write_error(path, error) from error
+    return os.fdopen(fd, "a")
 
 
 def _clean(root: pathlib.Path) -> None:
@@ -267,7 +383,11 @@ def _clean(root: pathlib.Path) -> None:
         except OSError:
             continue
         for entry in entries:
-            if is_temporary(entry) and not entry.is_symlink() and entry.is_file():
+            if (
+                is_temporary(entry, top=folder == root)
+                and not entry.is_symlink()
+                and entry.is_file()
+            ):
                 with contextlib.suppress(OSError):
                     entry.unlink()
 
@@ -380,6 +500,17 @@ def _plan(
     """
     models = {model_path(c.model_cls) for c in configurations}
     stored_model = state.meta.get("model")
+    if state.meta.get("recovered") and not stored_model:
+        raise StoreConflictError(
+            problem(
+                f"the store {root}",
+                "must say which model its runs are of; its store.json is missing or garbled "
+                "and its plan does not name one model",
+                sorted(models),
+                "Restore store.json from a backup, or start a new store with "
+                "replace_store=True (command line: mesa-batch run FILE --fresh).",
+            )
+        )
     if len(models) > 1 or (stored_model and models and models != {stored_model}):
         raise StoreConflictError(
             problem(
@@ -495,6 +626,7 @@ def _start_meta(
     now = _now()
     if "format" not in meta:
         meta.update({"format": FORMAT, "version": VERSION, "created": now})
+    meta.pop("recovered", None)
     meta["version"] = VERSION  # a version-1 store is read and written as version 2 from now on
     if configs:
         meta["model"] = configs[0].model_path
