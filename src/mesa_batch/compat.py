@@ -13,10 +13,11 @@ one copy of the run's leading values updated with an agent's values.
 
 from __future__ import annotations
 
+import functools
 import inspect
 import itertools
 import warnings
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -237,7 +238,7 @@ def _mesa_name(name: str) -> str:
 
 
 class _Table:
-    """One table split by run once: per run its row range; steps and values as Python lists.
+    """One table split by run and step once; its columns as Python lists.
 
     ``.tolist()`` turns a column into Python values of its own type (ints stay ints). A column
     that a run did not report is None on all of that run's rows (the runs' tables are joined
@@ -246,12 +247,20 @@ class _Table:
 
     def __init__(self, frame: pd.DataFrame, *, agents: bool):
         run_ids = frame["run_id"].to_numpy()
-        starts: list[int] = []
+        steps = frame["step"].to_numpy()
+        #: per run, its rows' range and, per step, the range of the step's (last) rows
+        self.ranges: dict[int, tuple[int, int]] = {}
+        self.segments: dict[int, dict[int, tuple[int, int]]] = {}
         if len(frame):
-            starts = np.flatnonzero(np.r_[True, run_ids[1:] != run_ids[:-1]]).tolist()
-        ends = [*starts[1:], len(frame)] if starts else []
-        self.ranges = {int(run_ids[s]): (int(s), int(e)) for s, e in zip(starts, ends, strict=True)}
-        self.steps: list[int] = frame["step"].tolist()
+            new = np.r_[True, (run_ids[1:] != run_ids[:-1]) | (steps[1:] != steps[:-1])]
+            starts = np.flatnonzero(new).tolist()
+            ends = [*starts[1:], len(frame)]
+            for start, end in zip(starts, ends, strict=True):
+                run_id, step = int(run_ids[start]), int(steps[start])
+                first = self.ranges.get(run_id, (start, end))[0]
+                self.ranges[run_id] = (first, end)
+                self.segments.setdefault(run_id, {})[step] = (start, end)
+        self.steps: list[int] = steps.tolist()
         ids = ["agent_id"] if agents else []
         values = [c for c in frame.columns if c not in ("run_id", "step", *ids)]
         self.names = ["AgentID" if c == "agent_id" else _mesa_name(str(c)) for c in ids + values]
@@ -262,17 +271,9 @@ class _Table:
             for c, column in zip(ids + values, self.columns, strict=True)
         ]
 
-    def run(self, run_id: int) -> tuple[list[int], list[str], list[list[Any]]]:
-        """A run's steps, and the names and values of the columns it reported."""
-        if run_id not in self.ranges:
-            return [], [], []
+    def present(self, run_id: int) -> list[int]:
+        """The columns a run reported."""
         start, end = self.ranges[run_id]
-        kept = self.present(start, end)
-        names = [self.names[i] for i in kept]
-        return self.steps[start:end], names, [self.columns[i][start:end] for i in kept]
-
-    def present(self, start: int, end: int) -> list[int]:
-        """The columns the rows ``start:end`` (one run) reported."""
         kept = []
         for i, counts in enumerate(self.nones):
             if counts is not None:
@@ -286,6 +287,60 @@ class _Table:
 def _none_counts(values: list[Any]) -> np.ndarray | None:
     missing = np.fromiter((v is None for v in values), bool, len(values))
     return np.cumsum(missing) if missing.any() else None
+
+
+@functools.cache
+def _row_maker(names: tuple[str, ...]) -> Callable[..., dict[str, Any]]:
+    """``make(base, *values)``: a copy of ``base`` with ``names`` set to ``values``.
+
+    Generated like ``dataclasses`` and ``namedtuple`` generate their methods (the names are
+    bound as variables, never pasted into the code): one dict display per row, which is what
+    makes a row cost what Mesa's costs.
+    """
+    keys: dict[str, Any] = {f"_k{i}": name for i, name in enumerate(names)}
+    arguments = ", ".join(f"_v{i}" for i in range(len(names)))
+    items = ", ".join(f"_k{i}: _v{i}" for i in range(len(names)))
+    code = f"def make(base, {arguments}):\n    return {{**base, {items}}}\n"
+    exec(code, keys)  # the code holds indices only; the names are its variables
+    make: Callable[..., dict[str, Any]] = keys["make"]
+    return make
+
+
+class _Run:
+    """One run's rows of one table: its reported columns, and its rows' range per step."""
+
+    def __init__(self, table: _Table, run_id: int):
+        self.segments = table.segments.get(run_id, {})
+        kept = table.present(run_id) if self.segments else []
+        self.names = tuple(table.names[i] for i in kept)
+        self.columns = [table.columns[i] for i in kept]
+        self.range = table.ranges.get(run_id, (0, 0))
+        self.steps = table.steps
+
+    def values(self, row: int) -> dict[str, Any]:
+        """One row's values by name."""
+        return {name: column[row] for name, column in zip(self.names, self.columns, strict=True)}
+
+    def last(self, step: int) -> dict[str, Any]:
+        """The values of the last row at ``step`` (Mesa looks model values up with bisect)."""
+        segment = self.segments.get(step)
+        return self.values(segment[1] - 1) if segment else {}
+
+    def collected(self) -> list[int]:
+        """The step of every row, in order."""
+        start, end = self.range
+        return self.steps[start:end]
+
+    def rows(self, base: dict[str, Any], step: int) -> list[dict[str, Any]]:
+        """``base`` updated with each row's values at ``step``."""
+        segment = self.segments.get(step)
+        if segment is None:
+            return []
+        start, end = segment
+        make = _row_maker(self.names)
+        return list(
+            map(make, itertools.repeat(base, end - start), *(c[start:end] for c in self.columns))
+        )
 
 
 class _Rows:
@@ -319,50 +374,21 @@ class _Rows:
 
     def _run(self, rows: list[dict[str, Any]], head: tuple[int, int, dict], steps: int) -> None:
         run_id, iteration, kwargs = head
-        model = _model_values(self.model, run_id)
-        agents = [_agent_rows(table, run_id) for table in self.agents]
+        model = _Run(self.model, run_id)
+        agents = [_Run(table, run_id) for table in self.agents]
         if self.legacy:
-            records = agents[self.records] if self.records is not None else {}
+            records = agents[self.records].segments if self.records is not None else {}
             chosen = _legacy_steps(steps, self.period, model, records)
         else:
-            collected = [s for s, _ in model] or sorted({s for a in agents for s in a})
-            chosen = [(s, s, _last(model, s)) for s in _selected(collected, self.period)]
+            collected = model.collected() or sorted({s for a in agents for s in a.segments})
+            chosen = [(s, s, model.last(s)) for s in _selected(collected, self.period)]
         for step, at, values in chosen:
             base = {"RunId": run_id, "iteration": iteration, "Step": step, **kwargs, **values}
             before = len(rows)
-            for by_step in agents:
-                rows.extend([{**base, **agent} for agent in by_step.get(at, ())])
+            for agent in agents:
+                rows.extend(agent.rows(base, at))
             if len(rows) == before:
                 rows.append(base)
-
-
-def _model_values(table: _Table, run_id: int) -> list[tuple[int, dict[str, Any]]]:
-    """A run's model collections, in order: (step, values)."""
-    steps, names, columns = table.run(run_id)
-    return [
-        (step, dict(zip(names, values, strict=True)))
-        for step, *values in zip(steps, *columns, strict=True)
-    ]
-
-
-def _agent_rows(table: _Table, run_id: int) -> dict[int, list[dict[str, Any]]]:
-    """A run's agent rows (``AgentID`` and the values) by step."""
-    steps, names, columns = table.run(run_id)
-    by_step: dict[int, list[dict[str, Any]]] = {}
-    for step, *values in zip(steps, *columns, strict=True):
-        at = by_step.get(step)
-        if at is None:
-            at = by_step[step] = []
-        at.append(dict(zip(names, values, strict=True)))
-    return by_step
-
-
-def _last(model: list[tuple[int, dict[str, Any]]], step: int) -> dict[str, Any]:
-    """The model values of the last collection at ``step`` (Mesa looks them up with bisect)."""
-    for at, values in reversed(model):
-        if at == step:
-            return values
-    return {}
 
 
 def _selected(collected: list[int], period: int) -> list[int]:
@@ -378,10 +404,7 @@ def _selected(collected: list[int], period: int) -> list[int]:
 
 
 def _legacy_steps(
-    steps: int,
-    period: int,
-    model: list[tuple[int, dict[str, Any]]],
-    records: Mapping[int, Any],
+    steps: int, period: int, model: _Run, records: Mapping[int, Any]
 ) -> list[tuple[int, int, dict[str, Any]]]:
     """Mesa 3.5.1's rule for a DataCollector without ``_collection_steps``, as it is.
 
@@ -393,10 +416,11 @@ def _legacy_steps(
     if not requested or requested[-1] != steps - 1:
         requested.append(steps - 1)
     available = sorted(records)
+    start, end = model.range
     chosen = []
     for step in requested:
         at = step if step in records else max((s for s in available if s <= step), default=0)
         index = available.index(at) if at in records else 0
-        values = model[index][1] if index < len(model) else {}
+        values = model.values(start + index) if start + index < end else {}
         chosen.append((step, at, values))
     return chosen
