@@ -263,9 +263,7 @@ def driver(sweeps: list[str], repeats: int) -> int:
             mesa_report = best[(sweep, "mesa", processes)]
             ours = best[(sweep, "mesa_batch", processes)]
             ratio = ours["wall"] / mesa_report["wall"]
-            digests = {
-                r["digest"] for (s, _, p), rs in measured.items() if s == sweep for r in rs
-            }
+            digests = {r["digest"] for (s, _, p), rs in measured.items() if s == sweep for r in rs}
             same = len(digests) == 1
             print(
                 f"{sweep:>5} {processes:>6} {mesa_report['wall']:7.2f} {ours['wall']:13.2f} "
