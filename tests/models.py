@@ -366,3 +366,20 @@ class IdReportingModel(mesa.Model):
     def step(self) -> None:
         self.count += 1
         self.datacollector.collect(self)
+
+
+class SilentReporterModel(mesa.Model):
+    """A model reporter that always returns None (``Nothing``) beside one that counts steps."""
+
+    def __init__(self, n=1, rng=None):
+        super().__init__(rng=rng)
+        self.n = n
+        self.count = 0
+        self.datacollector = mesa.DataCollector(
+            model_reporters={"Count": "count", "Nothing": lambda m: None}
+        )
+        self.datacollector.collect(self)
+
+    def step(self) -> None:
+        self.count += 1
+        self.datacollector.collect(self)

@@ -24,6 +24,7 @@ from tests.models import (
     MoneyModel,
     SeedModel,
     ShopsModel,
+    SilentReporterModel,
 )
 
 has_mesa_batch_run = pytest.mark.skipif(
@@ -335,3 +336,12 @@ def test_records_of_runs_with_different_parameters_have_only_their_own():
     rows = BatchRunner(configs, display_progress=False).run().to_records()
     assert [r.get("extra", "-") for r in rows] == ["-", 1.5]
     assert all(type(r["n"]) is int for r in rows)
+
+
+@has_mesa_batch_run
+def test_differences_a_reporter_that_is_always_none_is_left_out(mesa_batch_run):
+    settings = {"max_steps": 2, "rng": 1, "display_progress": False}
+    expected = mesa_batch_run(SilentReporterModel, {"n": 1}, **settings)
+    actual = batch_run(SilentReporterModel, {"n": 1}, **settings)
+    assert expected == [{**row, "Nothing": None} for row in actual]
+    assert "Nothing" not in actual[0]
