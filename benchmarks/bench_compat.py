@@ -13,6 +13,7 @@ long   a BankReserves-like model (Mesa's bank_reserves example: 100 people on a 
        ``batch_run`` otherwise (``data_collection_period=-1``: the final state).
 small  2,000 runs of a tiny wealth-exchange model (10 agents, 10 steps), every collection
        (``data_collection_period=1``).
+long1  (only with ``--sweeps long1``) long with every collection (808,808 rows).
 
 Every measurement runs in a fresh child process (``--child``); the competitors are interleaved
 so that drifts in machine load spread evenly, and the median repeat stands for each. The child
@@ -54,6 +55,8 @@ SWEEPS: dict[str, dict[str, Any]] = {
         "data_collection_period": 1,
     },
 }
+#: not run by default: the long sweep with every collection (808,808 rows)
+SWEEPS["long1"] = {**SWEEPS["long"], "data_collection_period": 1}
 RUNNERS = [("mesa", 1), ("mesa_batch", 1), ("mesa", 2), ("mesa_batch", 2)]
 
 
