@@ -6,17 +6,22 @@
 #   MESA_BATCH_PYTHON  the Python that creates it             (default: pyenv's choice for
 #                      this directory, from .python-version, else python3.12, else python3)
 #   MESA_BATCH_MESA    the pip requirement for Mesa           (default: mesa[network]==3.5.1)
-#   MESA_BATCH_EXTRAS  the extras of mesa-batch to install    (default: dev,dask,jobqueue,mpi)
-#   MESA_BATCH_MPI     the pip requirement for an MPI library  (default: mpich on Linux; empty
-#                      to use the system's MPI)
+#   MESA_BATCH_EXTRAS  the extras of mesa-batch to install    (default: dev,dask,jobqueue,mpi;
+#                      empty for none, as scripts/main sets it)
+#   MESA_BATCH_MPI     the pip requirement for an MPI library  (default: mpich on Linux when the
+#                      mpi extra is installed; empty to use the system's MPI)
+#
+# An environment that already holds what is asked for (the same pyproject.toml and Mesa, and
+# at least these extras) is used as it is: scripts/main runs in the environment scripts/test
+# made, and scripts/test adds its extras to the one scripts/main made.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 VENV="${MESA_BATCH_VENV:-$ROOT/.venv}"
 MESA_REQ="${MESA_BATCH_MESA:-mesa[network]==3.5.1}"
-EXTRAS="${MESA_BATCH_EXTRAS:-dev,dask,jobqueue,mpi}"
-if [[ -z "${MESA_BATCH_MPI+set}" && "$(uname -s)" == "Linux" ]]; then
+EXTRAS="${MESA_BATCH_EXTRAS-dev,dask,jobqueue,mpi}"
+if [[ -z "${MESA_BATCH_MPI+set}" && "$(uname -s)" == "Linux" && ",$EXTRAS," == *,mpi,* ]]; then
     MESA_BATCH_MPI="mpich"
 fi
 MPI_REQ="${MESA_BATCH_MPI:-}"
@@ -43,26 +48,40 @@ find_python() {
     fi
 }
 
-# Reinstall only when the project's requirements or the requested Mesa changed.
+# Reinstall only when the project's requirements or the requested Mesa changed, or when an
+# extra (or the MPI library) asked for is not installed yet. The stamp holds a hash of the
+# first two and, on its second line, what is installed.
 STAMP="$VENV/.mesa-batch-stamp"
-WANT="$( (cat pyproject.toml; echo "$MESA_REQ"; echo "$EXTRAS"; echo "$MPI_REQ") | sha256sum | cut -c1-16)"
+BASE="$( (cat pyproject.toml; echo "$MESA_REQ") | sha256sum | cut -c1-16)"
+WANT="$(echo "$EXTRAS" | tr ',' '\n'; [[ -z "$MPI_REQ" ]] || echo "lib:$MPI_REQ")"
+HAVE=""
+if [[ "$(sed -n 1p "$STAMP" 2>/dev/null)" == "$BASE" ]]; then
+    HAVE="$(sed -n 2p "$STAMP" | tr ' ' '\n')"
+fi
+MISSING="$(comm -23 <(echo "$WANT" | sed '/^$/d' | sort -u) <(echo "$HAVE" | sed '/^$/d' | sort -u))"
 if [[ ! -x "$VENV/bin/python" ]]; then
     PYTHON="$(find_python)"
     echo "setting up $VENV with $("$PYTHON" --version 2>&1) ..." >&2
     "$PYTHON" -m venv "$VENV"
+    HAVE="" MISSING="$WANT"
 fi
-if [[ "$(cat "$STAMP" 2>/dev/null)" != "$WANT" ]]; then
-    echo "installing mesa-batch[$EXTRAS] and $MESA_REQ into $VENV ..." >&2
+if [[ ! -f "$STAMP" || "$(sed -n 1p "$STAMP")" != "$BASE" || -n "$MISSING" ]]; then
+    ALL="$( (echo "$WANT"; echo "$HAVE") | sed '/^$/d' | sort -u)"
+    extras="$(echo "$ALL" | grep -v '^lib:' | paste -sd, - || true)"
+    libs="$(echo "$ALL" | grep '^lib:' | cut -c5- | paste -sd' ' - || true)"
+    target="."
+    [[ -z "$extras" ]] || target=".[$extras]"
+    echo "installing mesa-batch${extras:+[$extras]} and $MESA_REQ${libs:+ and $libs} into $VENV ..." >&2
     "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip 2>&1 \
         | grep -v "^WARNING: Location" >&2 || true
-    # shellcheck disable=SC2086 # MPI_REQ is empty or one requirement
+    # shellcheck disable=SC2086 # libs is empty or space-separated requirements
     "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check \
-        -e ".[$EXTRAS]" "$MESA_REQ" $MPI_REQ 2>&1 | grep -v "^WARNING: Location" >&2 || true
+        -e "$target" "$MESA_REQ" $libs 2>&1 | grep -v "^WARNING: Location" >&2 || true
     "$VENV/bin/python" -c "import mesa_batch, mesa" || {
         echo "error: installation into $VENV failed" >&2
         exit 1
     }
-    echo "$WANT" > "$STAMP"
+    printf '%s\n%s\n' "$BASE" "$(echo "$ALL" | paste -sd' ' -)" > "$STAMP"
 fi
 # shellcheck disable=SC1091
 source "$VENV/bin/activate"

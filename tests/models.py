@@ -309,3 +309,77 @@ class DiskFullModel(RandomModel):
         else:
             resource.setrlimit(resource.RLIMIT_FSIZE, (hard, hard))
         super().__init__(n=n, rng=rng)
+
+
+class ShopsModel(mesa.Model):
+    """A column per store, like Mesa's HotellingLaw example: runs report different columns.
+
+    Model values mix ints and floats (``Stores``, ``Mean``), as in DeffuantWeisbuch's
+    ``Cluster Count``; agent values are ints.
+    """
+
+    def __init__(self, n_stores=2, rng=None):
+        super().__init__(rng=rng)
+        for _ in range(n_stores):
+            Counter(self)
+        reporters = {"Stores": count_agents, "Mean": mean_value}
+        for i in range(n_stores):
+            reporters[f"Store_{i}_value"] = lambda m, i=i: store_value(m, i)
+        self.datacollector = mesa.DataCollector(
+            model_reporters=reporters, agent_reporters={"Value": "value"}
+        )
+        self.datacollector.collect(self)
+
+    def step(self) -> None:
+        self.agents.do("step")
+        self.datacollector.collect(self)
+
+
+def count_agents(model: mesa.Model) -> int:
+    """How many agents the model has."""
+    return len(model.agents)
+
+
+def mean_value(model: mesa.Model) -> float:
+    """The agents' mean value, a float."""
+    return sum(agent.value for agent in model.agents) / len(model.agents)
+
+
+def store_value(model: mesa.Model, i: int) -> int:
+    """The value of the ``i``-th agent, times ``i + 1``."""
+    return list(model.agents)[i].value * (i + 1)
+
+
+class IdReportingModel(mesa.Model):
+    """Reporters named like mesa_batch's id columns: ``step`` (model), ``agent_id`` (agents)."""
+
+    def __init__(self, n=2, rng=None):
+        super().__init__(rng=rng)
+        self.count = 0
+        for _ in range(n):
+            Counter(self)
+        self.datacollector = mesa.DataCollector(
+            model_reporters={"step": "count"}, agent_reporters={"agent_id": "unique_id"}
+        )
+        self.datacollector.collect(self)
+
+    def step(self) -> None:
+        self.count += 1
+        self.datacollector.collect(self)
+
+
+class SilentReporterModel(mesa.Model):
+    """A model reporter that always returns None (``Nothing``) beside one that counts steps."""
+
+    def __init__(self, n=1, rng=None):
+        super().__init__(rng=rng)
+        self.n = n
+        self.count = 0
+        self.datacollector = mesa.DataCollector(
+            model_reporters={"Count": "count", "Nothing": lambda m: None}
+        )
+        self.datacollector.collect(self)
+
+    def step(self) -> None:
+        self.count += 1
+        self.datacollector.collect(self)

@@ -7,10 +7,25 @@ import multiprocessing
 import mesa
 import pytest
 
-from mesa_batch import RunFailedWarning, batch_run
+from mesa_batch import (
+    BatchRunner,
+    ParameterError,
+    RunFailedWarning,
+    batch_run,
+    full_factorial,
+    manual,
+)
 from mesa_batch.compat import make_model_kwargs
 from tests.conftest import HAS_SCENARIO, MESA_VERSION
-from tests.models import CounterModel, KwargsModel, MoneyModel, SeedModel
+from tests.models import (
+    CounterModel,
+    IdReportingModel,
+    KwargsModel,
+    MoneyModel,
+    SeedModel,
+    ShopsModel,
+    SilentReporterModel,
+)
 
 has_mesa_batch_run = pytest.mark.skipif(
     MESA_VERSION[:2] != (3, 5) or not hasattr(mesa, "batch_run"),
@@ -210,3 +225,123 @@ def test_make_model_kwargs_follows_mesas_rules():
 def test_empty_iterables_are_an_error(empty):
     with pytest.raises(ValueError, match="Parameter 'a' contains an empty iterable"):
         batch_run(CounterModel, {"a": empty})
+
+
+@has_mesa_batch_run
+@pytest.mark.parametrize("processes", [1, 2])
+def test_runs_with_different_columns_and_int_values_match_mesa(mesa_batch_run, processes):
+    settings = {"max_steps": 4, "display_progress": False, "rng": [1, 2]}
+    settings |= {"data_collection_period": 1, "number_processes": processes}
+    expected = mesa_batch_run(ShopsModel, {"n_stores": [2, 3]}, **settings)
+    actual = batch_run(ShopsModel, {"n_stores": [2, 3]}, **settings)
+    key = lambda row: (row["RunId"], row["Step"], row.get("AgentID", 0))  # noqa: E731
+    assert sorted(actual, key=key) == sorted(expected, key=key)
+
+
+def test_rows_have_their_own_runs_keys_and_ints_stay_ints():
+    rows = batch_run(ShopsModel, {"n_stores": [2, 3]}, max_steps=2, rng=1, display_progress=False)
+    assert [set(r) - {"RunId", "iteration", "Step", "n_stores", "rng"} for r in rows[:1]] == [
+        {"Stores", "Mean", "Store_0_value", "Store_1_value", "AgentID", "Value"}
+    ]
+    assert {"Store_2_value" in r for r in rows} == {False, True}
+    assert all("Store_2_value" in r for r in rows if r["n_stores"] == 3)
+    for row in rows:
+        assert type(row["Stores"]) is int
+        assert type(row["Mean"]) is float
+        assert type(row["AgentID"]) is int
+        assert type(row["Value"]) is int
+        assert type(row["Store_1_value"]) is int
+
+
+def test_no_seeds_give_no_rows_and_zero_steps_the_initial_state():
+    assert batch_run(CounterModel, {"n": [1, 2]}, rng=[], display_progress=False) == []
+    with pytest.warns(DeprecationWarning, match="iterations"):
+        assert batch_run(CounterModel, {"n": 1}, iterations=0, display_progress=False) == []
+    rows = batch_run(CounterModel, {"n": 2}, max_steps=0, rng=5, display_progress=False)
+    assert [(r["Step"], r["AgentID"], r["Value"], r["Count"]) for r in rows] == [
+        (0, 1, 0, 0),
+        (0, 2, 0, 0),
+    ]
+    with pytest.raises(ValueError, match="max_steps must be an int >= 0; received -1"):
+        batch_run(CounterModel, {"n": 2}, max_steps=-1, rng=5)
+
+
+@has_mesa_batch_run
+def test_zero_steps_and_no_seeds_match_mesa(mesa_batch_run):
+    for options in ({"max_steps": 0, "rng": 3}, {"rng": []}):
+        settings = {"display_progress": False, **options}
+        expected = mesa_batch_run(MoneyModel, {"n": [2, 3]}, **settings)
+        assert batch_run(MoneyModel, {"n": [2, 3]}, **settings) == expected
+
+
+def test_file_objects_are_refused_before_any_run(tmp_path):
+    path = tmp_path / "values.txt"
+    path.write_text("1\n2\n")
+    with (
+        path.open() as handle,
+        pytest.raises(
+            ParameterError,
+            match=r"parameters\['n'\] must not be a file object: it would be swept over its "
+            r"lines; received <_io.TextIOWrapper.*Read the values first",
+        ),
+    ):
+        batch_run(CounterModel, {"n": handle}, rng=1, display_progress=False)
+    with path.open("rb") as handle, pytest.raises(ParameterError, match="must not be a file"):
+        batch_run(CounterModel, {"n": 2, "fail": handle}, rng=1, display_progress=False)
+
+
+def test_reporters_named_like_mesa_batch_id_columns_keep_their_names():
+    rows = batch_run(IdReportingModel, {}, max_steps=2, rng=1, display_progress=False)
+    assert rows == [
+        {"RunId": 0, "iteration": 0, "Step": 2, "rng": 1, "step": 2, "AgentID": i, "agent_id": i}
+        for i in (1, 2)
+    ]
+
+
+# -- Results.to_records / BatchRunner.run_all: the same rules for the records of any sweep ------
+
+
+@pytest.mark.parametrize("processes", [1, 2])
+def test_records_have_their_own_runs_keys_and_ints_stay_ints(processes):
+    configs = full_factorial(
+        ShopsModel, {"n_stores": [2, 3]}, max_steps=2, data_collection_period=1, seed=1
+    )
+    rows = BatchRunner(configs, processes, display_progress=False).run_all()
+    assert len(rows) == 3 * (2 + 3)
+    two, three = [r for r in rows if r["n_stores"] == 2], [r for r in rows if r["n_stores"] == 3]
+    assert all("Store_2_value" not in r for r in two)
+    assert all(r["Store_2_value"] == 3 * r["step"] for r in three)
+    assert list(two[0]) == [
+        "run_id",
+        "iteration",
+        "step",
+        "n_stores",
+        "seed",
+        "Stores",
+        "Mean",
+        "Store_0_value",
+        "Store_1_value",
+        "agent_id",
+        "Value",
+    ]
+    for row in rows:
+        assert type(row["agent_id"]) is int
+        assert type(row["Value"]) is int
+        assert type(row["Stores"]) is int
+        assert type(row["Mean"]) is float
+
+
+def test_records_of_runs_with_different_parameters_have_only_their_own():
+    configs = manual(KwargsModel, [{"n": 2}, {"n": 3, "extra": 1.5}], max_steps=1, seed=1)
+    rows = BatchRunner(configs, display_progress=False).run().to_records()
+    assert [r.get("extra", "-") for r in rows] == ["-", 1.5]
+    assert all(type(r["n"]) is int for r in rows)
+
+
+@has_mesa_batch_run
+def test_differences_a_reporter_that_is_always_none_is_left_out(mesa_batch_run):
+    settings = {"max_steps": 2, "rng": 1, "display_progress": False}
+    expected = mesa_batch_run(SilentReporterModel, {"n": 1}, **settings)
+    actual = batch_run(SilentReporterModel, {"n": 1}, **settings)
+    assert expected == [{**row, "Nothing": None} for row in actual]
+    assert "Nothing" not in actual[0]

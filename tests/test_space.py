@@ -1,3 +1,5 @@
+import tempfile
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -13,8 +15,10 @@ from mesa_batch import (
     ParameterSpace,
     Real,
     Values,
+    full_factorial,
 )
 from mesa_batch.space import TAIL_QUANTILE, level_sequences, to_parameter
+from tests.models import MoneyModel
 
 U = np.array([0.0, 0.25, 0.5, 0.75, 1.0])
 
@@ -174,6 +178,23 @@ def test_empty_sweeps_are_errors(empty):
 def test_sets_are_refused_with_a_fix():
     with pytest.raises(ParameterError, match=r"must not be a set.*sorted list.*Constant"):
         to_parameter({1, 2})
+
+
+@pytest.mark.parametrize("mode", ["r", "rb"])
+def test_file_objects_are_refused_in_designs(tmp_path, mode):
+    path = tmp_path / "values.txt"
+    path.write_text("10\n20\n")
+    with (
+        path.open(mode) as handle,
+        pytest.raises(
+            ParameterError,
+            match=r"parameters\['n'\] must not be a file object: it would be swept over its "
+            r"lines; received <_io\.\w+ .*Read the values first .* or pass the file's path",
+        ),
+    ):
+        full_factorial(MoneyModel, {"n": handle}, seed=1)
+    with tempfile.TemporaryFile() as handle, pytest.raises(ParameterError, match="file object"):
+        to_parameter(handle, what="n")
 
 
 def test_parameter_space_maps_unit_samples_to_complete_points():

@@ -5,21 +5,31 @@ Mesa's keys (``RunId``, ``iteration``, ``Step``, the parameters, the seed under 
 model takes it — ``rng`` or ``seed`` —, the model reporters, ``AgentID`` and the agent reporters)
 and Mesa's order. It differs only where Mesa 3.5.1 loses data, hangs or returns nothing; each
 difference is listed in ``docs/migration.md``.
+
+The runs go through :class:`~mesa_batch.BatchRunner`; the rows are then built from its tables
+without pandas: each table is split by run once, its columns become Python lists, and a row is
+one copy of the run's leading values updated with an agent's values.
 """
 
 from __future__ import annotations
 
+import functools
 import inspect
 import itertools
 import warnings
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
+from mesa_batch.adapters import ID_COLUMNS, instantiate
 from mesa_batch.config import RunConfiguration
 from mesa_batch.designs._core import cross
+from mesa_batch.errors import ConfigurationError, problem
 from mesa_batch.keys import master_seed, run_seed
 from mesa_batch.models import check_model_class
 from mesa_batch.runner import BatchRunner
+from mesa_batch.space import refuse_file_object
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -44,23 +54,24 @@ def batch_run(  # noqa: PLR0917 - Mesa's signature, positional arguments include
     Args:
         model_cls: The model class.
         parameters: Parameter names mapped to a value or an iterable of values to sweep
-            (strings, dicts and bytes are single values).
+            (strings, dicts and bytes are single values; file objects are refused).
         number_processes: ``1`` runs in this process, ``None`` uses all CPUs.
         iterations: Deprecated, as in Mesa: ``iterations=n`` is ``rng=[None] * n``.
         data_collection_period: ``-1``: the last collection; ``1``: every collection; ``N``:
             every Nth collection, and the last one.
-        max_steps: The most steps a run takes.
+        max_steps: The most steps a run takes; ``0`` gives the state after ``__init__``.
         display_progress: Show a progress bar.
         rng: A seed, or an iterable of seeds: one iteration per seed, every parameter
-            combination of an iteration runs with that iteration's seed.
+            combination of an iteration runs with that iteration's seed. No seeds (``[]``, or
+            ``iterations=0``) give no rows.
 
     Returns:
         One dict per (run, collected step, agent), or per (run, collected step) without agent
         data, in run order.
 
     Raises:
-        ValueError: Both ``iterations`` and ``rng`` are given, or a parameter sweeps an empty
-            iterable.
+        ValueError: Both ``iterations`` and ``rng`` are given, a parameter sweeps an empty
+            iterable or is a file object, or ``max_steps`` is negative.
 
     Examples:
         >>> from mesa.examples import BoltzmannWealth
@@ -85,11 +96,31 @@ def batch_run(  # noqa: PLR0917 - Mesa's signature, positional arguments include
         rng = [None] * iterations
     seeds = list(rng) if isinstance(rng, Iterable) else [rng]
     check_model_class(model_cls)
-    seed_name = _seed_name(model_cls)
+    _check_max_steps(max_steps)
     combinations = make_model_kwargs(parameters)
+    if not seeds:
+        return []
     configs, shown = _configurations(model_cls, combinations, seeds, max_steps=max_steps)
+    legacy = _legacy_collector(configs[0])
+    if data_collection_period == -1 and not legacy:
+        # the workers keep the final collection only, as Mesa does: far less data to move
+        configs = [c._copy(data_collection_period=-1) for c in configs]
     runner = BatchRunner(configs, number_processes, display_progress)
-    return _rows(runner.run(), configs, shown, seed_name, data_collection_period)
+    rows = _Rows(runner.run(), _seed_name(model_cls), data_collection_period, legacy=legacy)
+    return rows.build(configs, shown)
+
+
+def _check_max_steps(max_steps: object) -> None:
+    if isinstance(max_steps, bool) or not isinstance(max_steps, int) or max_steps < 0:
+        raise ConfigurationError(
+            problem(
+                "max_steps",
+                "must be an int >= 0",
+                max_steps,
+                "Pass the number of steps a run may take at most, e.g. 100 (0: the state "
+                "after __init__ only).",
+            )
+        )
 
 
 def _seed_name(model_cls: type) -> str:
@@ -101,7 +132,8 @@ def make_model_kwargs(parameters: Mapping[str, Any]) -> list[dict[str, Any]]:
     """Every combination of parameter values, in Mesa's order (last name fastest).
 
     A string, bytes or a dict is one value; any other iterable is swept; anything else is
-    one value. An empty iterable is an error.
+    one value. An empty iterable is an error, and so is a file object (it would be swept over
+    its lines).
 
     Args:
         parameters: Names mapped to a value or an iterable of values.
@@ -110,12 +142,15 @@ def make_model_kwargs(parameters: Mapping[str, Any]) -> list[dict[str, Any]]:
         One dict of keyword arguments per combination.
 
     Raises:
-        ValueError: A parameter sweeps an empty iterable.
+        ValueError: A parameter sweeps an empty iterable, or is a file object
+            (:class:`~mesa_batch.ParameterError`).
 
     Examples:
         >>> make_model_kwargs({"a": range(2), "b": "xy", "c": {"k": 1}})
         [{'a': 0, 'b': 'xy', 'c': {'k': 1}}, {'a': 1, 'b': 'xy', 'c': {'k': 1}}]
     """
+    for name, values in parameters.items():
+        refuse_file_object(values, what=f"parameters[{name!r}]")
     columns = []
     for name, values in parameters.items():
         swept = _sweep(values)
@@ -146,7 +181,8 @@ def _configurations(
 
     Every combination of an iteration runs with that iteration's seed, as in Mesa. An int seed
     is passed to the model unchanged; None draws a recorded seed; other seed-likes
-    (SeedSequence, lists of ints) are reduced to an int seed.
+    (SeedSequence, lists of ints) are reduced to an int seed. Every run collects every
+    collection (Mesa's periods count collections, not steps); ``batch_run`` may narrow that.
     """
     seeds_of = [_int_seed(seed) for seed in seeds]
     configs = cross(
@@ -154,9 +190,13 @@ def _configurations(
         combinations,
         len(seeds),
         lambda iteration, key: seeds_of[iteration],
-        max_steps=max_steps,
+        max_steps=max(max_steps, 1),
         data_collection_period=1,
     )
+    if max_steps == 0:
+        # RunConfiguration asks for at least one step (the designs' rule); Mesa's max_steps=0
+        # is the state after __init__, which the runner gives for a copy with 0 steps
+        configs = [c._copy(max_steps=0) for c in configs]
     shown = [seed for seed in seeds for _ in combinations]
     return configs, shown
 
@@ -166,50 +206,193 @@ def _int_seed(seed: Any) -> int:
         return seed
     if seed is None:
         return run_seed(master_seed(None), "0" * 32, 0)
-    import numpy as np  # noqa: PLC0415
-
     return int(np.random.SeedSequence(seed).generate_state(1, np.uint64)[0])
 
 
-def _rows(
-    results: Results,
-    configs: Sequence[RunConfiguration],
-    shown_seeds: Sequence[Any],
-    seed_name: str,
-    period: int,
-) -> list[dict[str, Any]]:
-    model = _by_run(results.model)
-    agent_tables = [_by_run(results.dataframe(t)) for t in results.tables if t.startswith("agents")]
-    rows: list[dict[str, Any]] = []
-    for config, seed in zip(configs, shown_seeds, strict=True):
-        status = results.statuses.get(config.run_id)
-        if status is None or status.status != "succeeded":
-            continue
-        head = {"RunId": config.run_id, "iteration": config.iteration}
-        kwargs = {**config.parameters, seed_name: seed}
-        model_rows = model.get(config.run_id)
-        agent_rows = [table.get(config.run_id) for table in agent_tables]
-        for step in _selected(model_rows, agent_rows, period):
-            model_data = _model_values(model_rows, step)
-            agents = list(_agent_values(agent_rows, step))
-            base = {**head, "Step": step, **kwargs, **model_data}
-            rows.extend([{**base, **agent} for agent in agents] if agents else [base])
-    return rows
+def _legacy_collector(config: RunConfiguration) -> bool:
+    """Whether Mesa 3.5.1 would read this model's DataCollector with its legacy rule.
+
+    It does for a collector without ``_collection_steps`` (which Mesa 3.5's collectors have).
+    That is a property of the model's instance, so the first run's model is built here, once;
+    a model that cannot be built is not legacy (its runs fail, and are reported, as usual).
+    """
+    from mesa import DataCollector  # noqa: PLC0415
+
+    if not hasattr(DataCollector(), "_collection_steps"):
+        return False  # an older Mesa: 3.5.1's collectors would have it
+    try:
+        model = instantiate(config)
+    except Exception:  # the run itself records the failure
+        return False
+    collector = getattr(model, "datacollector", None)
+    return isinstance(collector, DataCollector) and not hasattr(collector, "_collection_steps")
 
 
-def _by_run(frame: pd.DataFrame) -> dict[int, pd.DataFrame]:
-    return {int(str(run_id)): group for run_id, group in frame.groupby("run_id", sort=False)}
+def _mesa_name(name: str) -> str:
+    """A reported column's own name (mesa_batch renames ``agent_id`` to ``agent_id (reported)``).
+
+    Mesa's rows have no such clash: its id keys are ``AgentID``, ``Step`` and ``RunId``.
+    """
+    stem = name.removesuffix(" (reported)")
+    return stem if stem != name and stem in ID_COLUMNS else name
 
 
-def _selected(
-    model_rows: pd.DataFrame | None, agent_rows: list[pd.DataFrame | None], period: int
-) -> list[int]:
+class _Table:
+    """One table split by run and step once; its columns as Python lists.
+
+    ``.tolist()`` turns a column into Python values of its own type (ints stay ints). A column
+    that a run did not report is None on all of that run's rows (the runs' tables are joined
+    column-wise, missing columns filled with None): such a column is left out of the run's rows.
+    """
+
+    def __init__(self, frame: pd.DataFrame, *, agents: bool):
+        run_ids = frame["run_id"].to_numpy()
+        steps = frame["step"].to_numpy()
+        #: per run, its rows' range and, per step, the range of the step's (last) rows
+        self.ranges: dict[int, tuple[int, int]] = {}
+        self.segments: dict[int, dict[int, tuple[int, int]]] = {}
+        if len(frame):
+            new = np.r_[True, (run_ids[1:] != run_ids[:-1]) | (steps[1:] != steps[:-1])]
+            starts = np.flatnonzero(new).tolist()
+            ends = [*starts[1:], len(frame)]
+            for start, end in zip(starts, ends, strict=True):
+                run_id, step = int(run_ids[start]), int(steps[start])
+                first = self.ranges.get(run_id, (start, end))[0]
+                self.ranges[run_id] = (first, end)
+                self.segments.setdefault(run_id, {})[step] = (start, end)
+        self.steps: list[int] = steps.tolist()
+        ids = ["agent_id"] if agents else []
+        values = [c for c in frame.columns if c not in ("run_id", "step", *ids)]
+        self.names = ["AgentID" if c == "agent_id" else _mesa_name(str(c)) for c in ids + values]
+        self.columns = [frame[c].tolist() for c in ids + values]
+        # per column, how many rows up to each row are None (None: the column has no None)
+        self.nones = [
+            _none_counts(column) if frame[c].dtype == object else None
+            for c, column in zip(ids + values, self.columns, strict=True)
+        ]
+
+    def present(self, run_id: int) -> list[int]:
+        """The columns a run reported."""
+        start, end = self.ranges[run_id]
+        kept = []
+        for i, counts in enumerate(self.nones):
+            if counts is not None:
+                before = counts[start - 1] if start else 0
+                if counts[end - 1] - before == end - start:
+                    continue
+            kept.append(i)
+        return kept
+
+
+def _none_counts(values: list[Any]) -> np.ndarray | None:
+    missing = np.fromiter((v is None for v in values), bool, len(values))
+    return np.cumsum(missing) if missing.any() else None
+
+
+@functools.cache
+def _row_maker(names: tuple[str, ...]) -> Callable[..., dict[str, Any]]:
+    """``make(base, *values)``: a copy of ``base`` with ``names`` set to ``values``.
+
+    Generated like ``dataclasses`` and ``namedtuple`` generate their methods (the names are
+    bound as variables, never pasted into the code): one dict display per row, which is what
+    makes a row cost what Mesa's costs.
+    """
+    keys: dict[str, Any] = {f"_k{i}": name for i, name in enumerate(names)}
+    arguments = ", ".join(f"_v{i}" for i in range(len(names)))
+    items = ", ".join(f"_k{i}: _v{i}" for i in range(len(names)))
+    code = f"def make(base, {arguments}):\n    return {{**base, {items}}}\n"
+    exec(code, keys)  # the code holds indices only; the names are its variables
+    make: Callable[..., dict[str, Any]] = keys["make"]
+    return make
+
+
+class _Run:
+    """One run's rows of one table: its reported columns, and its rows' range per step."""
+
+    def __init__(self, table: _Table, run_id: int):
+        self.segments = table.segments.get(run_id, {})
+        kept = table.present(run_id) if self.segments else []
+        self.names = tuple(table.names[i] for i in kept)
+        self.columns = [table.columns[i] for i in kept]
+        self.range = table.ranges.get(run_id, (0, 0))
+        self.steps = table.steps
+
+    def values(self, row: int) -> dict[str, Any]:
+        """One row's values by name."""
+        return {name: column[row] for name, column in zip(self.names, self.columns, strict=True)}
+
+    def last(self, step: int) -> dict[str, Any]:
+        """The values of the last row at ``step`` (Mesa looks model values up with bisect)."""
+        segment = self.segments.get(step)
+        return self.values(segment[1] - 1) if segment else {}
+
+    def collected(self) -> list[int]:
+        """The step of every row, in order."""
+        start, end = self.range
+        return self.steps[start:end]
+
+    def rows(self, base: dict[str, Any], step: int) -> list[dict[str, Any]]:
+        """``base`` updated with each row's values at ``step``."""
+        segment = self.segments.get(step)
+        if segment is None:
+            return []
+        start, end = segment
+        make = _row_maker(self.names)
+        return list(
+            map(make, itertools.repeat(base, end - start), *(c[start:end] for c in self.columns))
+        )
+
+
+class _Rows:
+    """Mesa's rows from a sweep's results."""
+
+    def __init__(self, results: Results, seed_name: str, period: int, *, legacy: bool):
+        self.results = results
+        self.seed_name = seed_name
+        self.period = period
+        self.legacy = legacy
+        self.model = _Table(results.model, agents=False)
+        names = [t for t in results.tables if t.startswith("agents")]
+        self.agents = [_Table(results.dataframe(t), agents=True) for t in names]
+        #: where Mesa's legacy rule finds the collected steps: the agent_reporters' records
+        self.records = names.index("agents") if "agents" in names else None
+
+    def build(
+        self, configs: Sequence[RunConfiguration], shown: Sequence[Any]
+    ) -> list[dict[str, Any]]:
+        """The rows of every succeeded run, in run order."""
+        rows: list[dict[str, Any]] = []
+        statuses = self.results.statuses
+        for config, seed in zip(configs, shown, strict=True):
+            status = statuses.get(config.run_id)
+            if status is None or status.status != "succeeded":
+                continue
+            kwargs = {**config.parameters, self.seed_name: seed}
+            head = (config.run_id, config.iteration, kwargs)
+            self._run(rows, head, status.steps)
+        return rows
+
+    def _run(self, rows: list[dict[str, Any]], head: tuple[int, int, dict], steps: int) -> None:
+        run_id, iteration, kwargs = head
+        model = _Run(self.model, run_id)
+        agents = [_Run(table, run_id) for table in self.agents]
+        if self.legacy:
+            records = agents[self.records].segments if self.records is not None else {}
+            chosen = _legacy_steps(steps, self.period, model, records)
+        else:
+            collected = model.collected() or sorted({s for a in agents for s in a.segments})
+            chosen = [(s, s, model.last(s)) for s in _selected(collected, self.period)]
+        for step, at, values in chosen:
+            base = {"RunId": run_id, "iteration": iteration, "Step": step, **kwargs, **values}
+            before = len(rows)
+            for agent in agents:
+                rows.extend(agent.rows(base, at))
+            if len(rows) == before:
+                rows.append(base)
+
+
+def _selected(collected: list[int], period: int) -> list[int]:
     """Mesa's choice of collections: the last, all, or every Nth — plus the last one."""
-    if model_rows is not None:
-        collected = [int(s) for s in model_rows["step"]]
-    else:  # a collector with agent reporters only
-        steps = (int(s) for rows in agent_rows if rows is not None for s in rows["step"])
-        collected = list(dict.fromkeys(steps))
     if not collected:
         return []
     if period == -1:
@@ -220,25 +403,24 @@ def _selected(
     return chosen
 
 
-def _model_values(model_rows: pd.DataFrame | None, step: int) -> dict[str, Any]:
-    """The model values of the last collection at ``step``."""
-    if model_rows is None:
-        return {}
-    at = model_rows[model_rows["step"] == step]
-    values = at.drop(columns=["run_id", "step"]).iloc[-1].to_dict()
-    return {str(name): _plain(value) for name, value in values.items()}
+def _legacy_steps(
+    steps: int, period: int, model: _Run, records: Mapping[int, Any]
+) -> list[tuple[int, int, dict[str, Any]]]:
+    """Mesa 3.5.1's rule for a DataCollector without ``_collection_steps``, as it is.
 
-
-def _agent_values(agent_rows: list[pd.DataFrame | None], step: int) -> Iterator[dict[str, Any]]:
-    for rows in agent_rows:
-        if rows is None:
-            continue
-        at = rows[rows["step"] == step].drop(columns=["run_id", "step"])
-        for record in at.to_dict("records"):
-            agent = {"AgentID": _plain(record.pop("agent_id"))}
-            agent.update((str(name), _plain(value)) for name, value in record.items())
-            yield agent
-
-
-def _plain(value: Any) -> Any:
-    return value.item() if hasattr(value, "item") and not isinstance(value, list | dict) else value
+    It asks for steps ``range(0, model.steps, period)`` and ``model.steps - 1``; each is read
+    at the nearest earlier step with agent records (0 when there is none), whose position among
+    those steps indexes the model values. Returns (row step, read step, model values).
+    """
+    requested = list(range(0, steps, period))
+    if not requested or requested[-1] != steps - 1:
+        requested.append(steps - 1)
+    available = sorted(records)
+    start, end = model.range
+    chosen = []
+    for step in requested:
+        at = step if step in records else max((s for s in available if s <= step), default=0)
+        index = available.index(at) if at in records else 0
+        values = model.values(start + index) if start + index < end else {}
+        chosen.append((step, at, values))
+    return chosen

@@ -547,49 +547,41 @@ class Results:
 
         One dict per (run, step, agent) where agent data was collected, else per (run, step),
         with keys ``run_id``, ``iteration``, ``step``, the parameters, ``seed``, the model
-        values and, on agent rows, ``agent_id`` (and ``agent_type`` for per-type tables) and the
-        agent values. Only succeeded runs have rows.
+        values and, on agent rows, ``agent_id``, the agent values (and ``agent_type`` for
+        per-type tables). Only succeeded runs have rows. Each row has its own run's keys only
+        (a column another run reported is not added as None), and values keep their type:
+        ints stay ints.
 
         Returns:
             The rows, ordered by run, step and agent.
         """
-        import pandas as pd  # noqa: PLC0415
-
-        keys = ["run_id", "step"]
-        model = self.model
-        agents = self._agent_rows()
-        if len(agents):
-            at_step = model.drop_duplicates(keys, keep="last")
-            rows = agents.merge(at_step, on=keys, how="left", sort=False)
-            with_agents = pd.MultiIndex.from_frame(agents[keys])
-            model = model[~pd.MultiIndex.from_frame(model[keys]).isin(with_agents)]
-            rows = pd.concat([rows, model], ignore_index=True)
-        else:
-            rows = model
-        if not len(rows):
-            return []
-        rows = rows.sort_values(keys, kind="stable")
-        parameters = self._parameter_columns()
-        rows = self.runs[["run_id", "iteration", "seed", *parameters]].merge(rows, on="run_id")
-        leading = ["run_id", "iteration", "step", *parameters, "seed"]
-        values = [c for c in self.model.columns if c not in keys]
-        agent_values = [c for c in rows.columns if c not in (*leading, *values)]
-        return _records(rows[leading + values + agent_values])
-
-    def _agent_rows(self) -> pd.DataFrame:
-        """Every agent table as one frame; rows of a per-type table carry ``agent_type``."""
-        import pandas as pd  # noqa: PLC0415
-
-        frames = [self.agents]
-        for table in self.tables:
-            if table.startswith("agents."):
-                frames.append(self.dataframe(table).assign(agent_type=table.split(".", 1)[1]))
-        frames = [f for f in frames if len(f)]
-        return pd.concat(frames, ignore_index=True) if frames else self.agents
-
-    def _parameter_columns(self) -> list[str]:
-        runs = self.runs
-        return [c for c in runs.columns if c in self.parameter_names or c.endswith(" (parameter)")]
+        model = _by_run_and_step(self.model)
+        agents = [_by_run_and_step(self.agents)] + [
+            _by_run_and_step(self.dataframe(table), agent_type=table.split(".", 1)[1])
+            for table in self.tables
+            if table.startswith("agents.")
+        ]
+        reserved = (*RUN_COLUMNS, *FAILURE_COLUMNS)
+        rows: list[dict[str, Any]] = []
+        for run in sorted(self.planned, key=lambda r: r.run_id):
+            at_model = model.get(run.run_id, {})
+            at_agents = [table.get(run.run_id, {}) for table in agents]
+            parameters = {
+                name if name not in reserved else f"{name} (parameter)": value
+                for name, value in run.parameters.items()
+            }
+            for step in sorted({*at_model, *(s for table in at_agents for s in table)}):
+                lead = {"run_id": run.run_id, "iteration": run.iteration, "step": step}
+                lead |= parameters
+                lead["seed"] = run.seed
+                collections = at_model.get(step, [])
+                with_agents = [agent for table in at_agents for agent in table.get(step, ())]
+                if with_agents:
+                    values = {**lead, **(collections[-1] if collections else {})}
+                    rows.extend([{**values, **agent} for agent in with_agents])
+                else:
+                    rows.extend([{**lead, **values} for values in collections])
+        return rows
 
     def to_parquet(self, directory: str | pathlib.Path) -> list[pathlib.Path]:
         """Write every table to ``DIRECTORY/<table>.parquet``.
@@ -691,14 +683,48 @@ def _column(values: list[Any]) -> Any:
     return pd.Series(values, dtype=object)
 
 
-def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    """Rows as dicts of plain Python values (numpy scalars unboxed, missing values as None)."""
-    records: list[dict[str, Any]] = frame.to_dict("records")  # type: ignore[assignment]
-    for record in records:
-        for name, value in record.items():
-            if isinstance(value, np.generic):
-                record[name] = value.item()
-    return records
+def _by_run_and_step(
+    frame: pd.DataFrame, *, agent_type: str | None = None
+) -> dict[int, dict[int, list[dict[str, Any]]]]:
+    """A table's rows as dicts of plain Python values, by run and step (for ``to_records``).
+
+    Values keep their column's type (numpy scalars unboxed, pandas' NA as None); a column that
+    is None on every row of a run is one that run did not report, and is left out of its rows.
+    """
+    names = [str(c) for c in frame.columns if c not in ("run_id", "step")]
+    columns = [_plain(frame[name]) for name in names]
+    run_ids, steps = frame["run_id"].tolist(), frame["step"].tolist()
+    grouped: dict[int, dict[int, list[dict[str, Any]]]] = {}
+    start = 0
+    while start < len(run_ids):
+        end = start
+        while end < len(run_ids) and run_ids[end] == run_ids[start]:
+            end += 1
+        kept = [
+            (name, column)
+            for name, column in zip(names, columns, strict=True)
+            if any(value is not None for value in column[start:end])
+        ]
+        by_step = grouped.setdefault(int(run_ids[start]), {})
+        for i in range(start, end):
+            row = {name: column[i] for name, column in kept}
+            if agent_type is not None:
+                row["agent_type"] = agent_type
+            by_step.setdefault(int(steps[i]), []).append(row)
+        start = end
+    return grouped
+
+
+def _plain(column: pd.Series) -> list[Any]:
+    """A column as Python values: ints stay ints, numpy scalars are unboxed, NA is None."""
+    import pandas as pd  # noqa: PLC0415
+
+    values = column.tolist()
+    if column.dtype == object or isinstance(column.dtype, pd.api.extensions.ExtensionDtype):
+        values = [
+            v.item() if isinstance(v, np.generic) else None if v is pd.NA else v for v in values
+        ]
+    return values
 
 
 def _arrow_table(frame: pd.DataFrame, table: str) -> Any:

@@ -19,13 +19,14 @@ type                      values                                 levels (for gri
 
 Plain values in a parameter mapping follow fixed rules (:func:`to_parameter`): lists, tuples,
 ranges, numpy arrays, pandas Series and iterators are swept (as ``Values``); strings, bytes,
-dicts and every other scalar are constants; sets are refused (they have no order); an empty
-sweep is an error. Wrap any value in ``Values([...])`` to sweep it, dicts included, or in
+dicts and every other scalar are constants; sets are refused (they have no order), and so are
+file objects (they would be swept over their lines); an empty sweep is an error. Wrap any value in ``Values([...])`` to sweep it, dicts included, or in
 ``Constant(...)`` to keep a list fixed.
 """
 
 from __future__ import annotations
 
+import io
 import math
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -441,7 +442,8 @@ def to_parameter(value: object, *, what: str = "parameter") -> Parameter:
     * lists, tuples, ranges, numpy arrays (one level per row), pandas Series/Index and
       iterators are swept: they become ``Values``;
     * strings, bytes, dicts and every other scalar are constants;
-    * sets are refused (they have no order), and so is an empty sweep.
+    * sets are refused (they have no order), file objects too (iterating one reads its lines),
+      and so is an empty sweep.
 
     Args:
         value: The value from the mapping.
@@ -451,7 +453,7 @@ def to_parameter(value: object, *, what: str = "parameter") -> Parameter:
         The parameter type.
 
     Raises:
-        ParameterError: The value is a set or an empty sweep.
+        ParameterError: The value is a set, a file object or an empty sweep.
 
     Examples:
         >>> to_parameter([1, 2])
@@ -467,6 +469,7 @@ def to_parameter(value: object, *, what: str = "parameter") -> Parameter:
         return Distribution(value)
     if isinstance(value, str | bytes | bytearray | Mapping):
         return Constant(value)
+    refuse_file_object(value, what=what)
     if isinstance(value, set | frozenset):
         raise ParameterError(
             problem(
@@ -484,6 +487,36 @@ def to_parameter(value: object, *, what: str = "parameter") -> Parameter:
             problem(what, "must not be an empty sweep", value, "Give at least one value.")
         )
     return Values(swept)
+
+
+def refuse_file_object(value: object, *, what: str) -> None:
+    """Refuse an open file as a parameter value: iterating it would sweep over its lines.
+
+    Args:
+        value: The value from a parameter mapping.
+        what: How to name the value in the message, e.g. ``"parameters['data']"``.
+
+    Raises:
+        ParameterError: The value is a file object (``io.IOBase``, or a wrapper of one such as
+            ``tempfile.NamedTemporaryFile``).
+
+    Examples:
+        >>> import io
+        >>> refuse_file_object(io.StringIO("1 2"), what="n")
+        Traceback (most recent call last):
+        ...
+        mesa_batch.errors.ParameterError: n must not be a file object: ...
+    """
+    if isinstance(value, io.IOBase) or isinstance(getattr(value, "file", None), io.IOBase):
+        raise ParameterError(
+            problem(
+                what,
+                "must not be a file object: it would be swept over its lines",
+                value,
+                "Read the values first (e.g. [float(line) for line in f]) or pass the file's "
+                "path as a string.",
+            )
+        )
 
 
 def _swept_values(value: object) -> list[Any] | None:

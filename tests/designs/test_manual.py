@@ -1,8 +1,9 @@
 import numpy as np
 import pandas as pd
 import pytest
+from mesa.examples import BoltzmannWealth
 
-from mesa_batch import DesignError, manual
+from mesa_batch import BatchRunner, DesignError, manual
 from tests.models import KwargsModel, MoneyModel
 
 
@@ -13,18 +14,49 @@ def test_points_are_taken_literally_in_order():
 
 
 def test_dataframe_rows_with_missing_cells_and_numpy_scalars():
-    frame = pd.DataFrame({"n": [5, 10], "width": [3.0, np.nan]})
-    configs = manual(MoneyModel, frame, seed=1)
-    assert [c.parameters for c in configs] == [{"n": 5, "width": 3.0}, {"n": 10}]
-    assert all(type(v) in (int, float) for c in configs for v in c.parameters.values())
+    frame = pd.DataFrame({"n": [5, 10], "width": [3.0, np.nan], "rate": [0.5, np.nan]})
+    configs = manual(MoneyModel, frame.drop(columns="rate"), seed=1)
+    assert [c.parameters for c in configs] == [{"n": 5, "width": 3}, {"n": 10}]
+    assert [type(v) for c in configs for v in c.parameters.values()] == [int, int, int]
+
+
+def test_an_empty_cell_keeps_the_columns_type():
+    frame = pd.DataFrame(
+        {
+            "n": [5, None, 7],  # ints that pandas widened to float64 for the NaN
+            "width": pd.array([2.0, None, 4.0], dtype="Float64"),  # floats, said so
+            "rate": [0.5, np.nan, 1.0],  # floats
+            "label": ["a", None, 3],  # mixed: taken as given
+        }
+    )
+    points = [c.parameters for c in manual(KwargsModel, frame, seed=1)]
+    assert points == [
+        {"n": 5, "width": 2.0, "rate": 0.5, "label": "a"},
+        {},
+        {"n": 7, "width": 4.0, "rate": 1.0, "label": 3},
+    ]
+    assert [type(v) for v in points[0].values()] == [int, float, float, str]
+    assert type(points[2]["label"]) is int
 
 
 def test_csv_file(tmp_path):
     path = tmp_path / "points.csv"
-    path.write_text("n,width\n5,3\n10,\n")
-    configs = manual(MoneyModel, str(path), seed=1)
-    assert [c.parameters for c in configs] == [{"n": 5, "width": 3.0}, {"n": 10}]
+    path.write_text("n,width,rate,name\n5,3,0.5,a\n10,,,\n")
+    configs = manual(KwargsModel, str(path), seed=1)
+    assert [c.parameters for c in configs] == [
+        {"n": 5, "width": 3, "rate": 0.5, "name": "a"},
+        {"n": 10},
+    ]
+    assert [type(v) for v in configs[0].parameters.values()] == [int, int, float, str]
     assert configs[0].design.options == {"source": f"csv:{path}"}
+
+
+def test_an_empty_csv_cell_runs_with_the_models_default(tmp_path):
+    path = tmp_path / "points.csv"
+    path.write_text("n,width\n5,3\n4,\n")
+    configs = manual(BoltzmannWealth, str(path), max_steps=2, seed=1)
+    results = BatchRunner(configs, display_progress=False).run()
+    assert results.counts()["succeeded"] == 2
 
 
 def test_identical_points_stay_distinct_runs():

@@ -35,7 +35,8 @@ class Manual(Design):
 
     From a DataFrame or a CSV file, each row is a point; an empty cell (NA) leaves that
     parameter out of the point, so the model's default applies; numpy scalars become Python
-    scalars.
+    scalars, and each value keeps its column's type: an int column with empty cells gives ints
+    (see :func:`manual`), a column that mixes types gives its values as they are.
 
     Args:
         points: A sequence of mappings, a pandas DataFrame, or the path of a CSV file.
@@ -53,7 +54,8 @@ class Manual(Design):
             self.source = f"csv:{path}"
             import pandas as pd  # noqa: PLC0415 - pandas is slow to import
 
-            points = pd.read_csv(path)
+            # nullable dtypes: an int column with empty cells stays ints (not float64 and NaN)
+            points = pd.read_csv(path, dtype_backend="numpy_nullable")
         if _is_frame(points):
             if self.source == "list":
                 self.source = "dataframe"
@@ -86,6 +88,7 @@ def _frame_points(frame: pd.DataFrame) -> list[dict[str, Any]]:
     names = [str(c) for c in frame.columns]
     if len(set(names)) != len(names):
         raise DesignError(problem("points columns", "must be unique", names))
+    frame = frame.astype({c: "Int64" for c in frame.columns if _widened_ints(frame[c])})
     points = []
     for row in frame.itertuples(index=False, name=None):
         point = {}
@@ -95,6 +98,21 @@ def _frame_points(frame: pd.DataFrame) -> list[dict[str, Any]]:
             point[name] = value.item() if isinstance(value, np.generic) else value
         points.append(point)
     return points
+
+
+def _widened_ints(column: pd.Series) -> bool:
+    """Whether a column is ints that pandas widened to float64 to hold missing cells (NaN).
+
+    A numpy int column cannot hold NaN, so pandas turns ``[5, None]`` into ``[5.0, nan]``; a
+    float64 column with NaN whose other values are all whole numbers is taken back as ints.
+    (A nullable ``Float64`` column says "floats" and is kept.)
+    """
+    if column.dtype != np.float64:
+        return False
+    values = column.to_numpy()
+    missing = np.isnan(values)
+    present = values[~missing]
+    return bool(missing.any() and len(present) and np.all(present == np.round(present)))
 
 
 def _is_missing(value: object) -> bool:
@@ -114,8 +132,11 @@ def manual(
     Args:
         model_cls: The Mesa model class.
         points: A list of dicts, a pandas DataFrame (one point per row), or the path of a CSV
-            file (read with ``pandas.read_csv``). Values are taken literally; an empty cell in
-            a table leaves that parameter at the model's default.
+            file (read with ``pandas.read_csv`` and nullable dtypes, so an int column with
+            empty cells stays ints). Values are taken literally; an empty cell in a table
+            leaves that parameter at the model's default. A DataFrame's float64 column with
+            empty cells (NaN) whose other values are all whole numbers is taken as the ints
+            pandas widened to hold NaN; give it the ``Float64`` dtype to keep floats.
         **settings: ``iterations``, ``max_steps``, ``data_collection_period``, ``seed``,
             ``common_random_numbers``, ``scenario_cls`` (see :class:`RunSettings`).
 
