@@ -36,6 +36,7 @@ import dataclasses
 import math
 import os
 import pathlib
+import statistics
 import time
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -119,14 +120,24 @@ def _prefix_stats(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _needed(std: float, width: float, confidence: float, limit: int) -> int:
-    """The fewest runs whose half-width would be at most ``width`` with this ``std``."""
+    """The fewest runs (at most ``limit``) whose half-width is at most ``width`` with this ``std``.
+
+    The normal quantile's answer is a lower bound (t's quantiles are larger); the search goes up
+    from it in growing steps.
+    """
     if not std > 0:
         return 2
     if not width > 0 or not math.isfinite(width):
         return limit
-    n = np.arange(2, limit + 1)
-    fits = np.flatnonzero(_half_width(std, n, confidence) <= width)
-    return int(n[fits[0]]) if len(fits) else limit
+    z = statistics.NormalDist().inv_cdf((1 + confidence) / 2)
+    start, step = max(2, math.ceil((z * std / width) ** 2)), 64
+    while start < limit:
+        n = np.arange(start, min(start + step, limit + 1))
+        fits = np.flatnonzero(_half_width(std, n, confidence) <= width)
+        if len(fits):
+            return int(n[fits[0]])
+        start, step = start + step, 2 * step
+    return limit
 
 
 # -- the target -------------------------------------------------------------------------------
