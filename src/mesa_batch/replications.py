@@ -40,7 +40,7 @@ import statistics
 import time
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
@@ -168,9 +168,8 @@ class _Target:
 
     def record(self) -> dict[str, Any]:
         """The target as JSON-ready settings."""
-        return {name: getattr(self, name) for name in self.__slots__ if name != "outcomes"} | {
-            "outcomes": list(self.outcomes)
-        }
+        settings = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        return settings | {"outcomes": list(self.outcomes)}
 
 
 def _check_precision(what: str, value: object) -> float | None:
@@ -387,7 +386,7 @@ def _values_of(
         rows = results.rows("model", run_ids)
         found = {}
         for run_id, group in rows.groupby("run_id", sort=False):
-            found[int(str(run_id))] = _statistic_values(statistic, group, outcomes)
+            found[int(cast(Any, run_id))] = _statistic_values(statistic, group, outcomes)
         return found
     pieces = [t.to_pandas() for t in results.scan("model", ["step", *outcomes], run_ids=run_ids)]
     if not pieces:
@@ -1063,8 +1062,8 @@ class _Rounds:
         if self.store is None:
             self.memory.append(results)
         done, failed, planned = self.progress
-        self.progress = (done + len(configs), failed + results.counts()["failed"], planned)
-        self.progress = (self.progress[0], self.progress[1], planned + len(configs))
+        failed += results.counts()["failed"]
+        self.progress = (done + len(configs), failed, planned + len(configs))
         return results
 
     def _progress(self) -> Any:
