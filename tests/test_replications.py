@@ -402,3 +402,34 @@ def test_the_command_line_runs_an_experiment_with_a_replications_table(tmp_path)
         check=False,
     )
     assert "replications of value: 2 points" in shown.stdout
+
+
+def test_the_replications_table_is_validated_with_its_key_and_line(tmp_path):
+    from mesa_batch import ExperimentError, experiment
+
+    head = """
+        [experiment]
+        model = "tests.test_replications:NoisyModel"
+        seed = 1
+
+        [design]
+        kind = "full_factorial"
+
+        [design.parameters]
+        sigma = [0.5, 2.5]
+
+        [replications]
+        outcome = ["value", "twice"]
+    """
+    good = tmp_path / "good.toml"
+    good.write_text(textwrap.dedent(head + "    max_runs = 500\n"))
+    table = experiment.load(good).replications
+    assert table.outcome == ["value", "twice"]
+    assert (table.max_runs, table.rel_precision, table.look_ahead) == (500, 0.05, 5)
+    bad = tmp_path / "bad.toml"
+    bad.write_text(textwrap.dedent(head + "    confidence = 1.5\n    max_iteration = 9\n"))
+    with pytest.raises(ExperimentError, match=r"line 1[45]: replications\.") as error:
+        experiment.load(bad)
+    assert "replications.confidence" in str(error.value)
+    assert "replications.max_iteration: is not a known key" in str(error.value)
+    assert experiment.load(ROOT / "examples" / "boltzmann.toml").replications is None
