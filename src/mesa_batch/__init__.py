@@ -13,7 +13,9 @@ Preparation
 Running
     :class:`BatchRunner` (``run()`` → :class:`Results`, ``run_all()`` → records; a local pool,
     a Parquet ``store=``, any ``executor=``), :class:`RayExecutor` (experimental), the drop-in
-    :func:`batch_run`.
+    :func:`batch_run`; :func:`replicate_until` (each point replicated until its CI is narrow
+    enough), with :func:`replication_status`, :func:`replication_summary` and
+    :func:`replications_needed`.
 
 Processing
     :class:`Results` (``runs``, ``model``, ``agents`` DataFrames, records, Parquet, ``scan``
@@ -64,6 +66,12 @@ from mesa_batch.errors import (
     StoreWriteError,
 )
 from mesa_batch.keys import MasterSeed
+from mesa_batch.replications import (
+    replicate_until,
+    replication_status,
+    replication_summary,
+    replications_needed,
+)
 from mesa_batch.reproduce import RerunReport
 from mesa_batch.results import Results, RunFailure
 from mesa_batch.runner import BatchRunner
@@ -121,6 +129,10 @@ __all__ = [
     "manual",
     "morris",
     "replicate",
+    "replicate_until",
+    "replication_status",
+    "replication_summary",
+    "replications_needed",
     "saltelli",
     "sample",
     "sparse_grid",

@@ -172,7 +172,10 @@ def run(  # noqa: PLR0917 - typer passes options by position
         try:
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always", SeedAdoptedWarning)
-                results = runner.run()
+                # [replications]: the same runner settings, driven by replicate_until
+                results = (
+                    runner.run() if loaded.replications is None else _replicate(loaded, runner)
+                )
             for warning in caught:
                 errors.print(f"note: {warning.message}", markup=False, highlight=False)
         except Interrupted as stop:
@@ -191,6 +194,22 @@ def run(  # noqa: PLR0917 - typer passes options by position
                 client.close()
     _print_summary(results, directory)
     raise typer.Exit(FAILED_RUNS if results.counts()["failed"] else OK)
+
+
+def _replicate(loaded: Any, runner: Any) -> Any:
+    """Run an experiment with a ``[replications]`` table: replicate_until, the runner's settings."""
+    from mesa_batch.replications import replicate_until  # noqa: PLC0415
+
+    return replicate_until(
+        runner.configurations,
+        **loaded.replications.model_dump(),
+        number_processes=runner.number_processes,
+        display_progress=runner.display_progress,
+        store=runner.store,
+        executor=runner.executor,
+        retry_failed=runner.retry_failed,
+        replace_store=runner.replace_store,
+    )
 
 
 class _progress_display:  # noqa: N801 - a context manager
@@ -394,6 +413,10 @@ def show(store: StoreArgument) -> None:
         console.print(f"reproducibility: {verdict} ({check.get('checked')} runs run again)")
     for note in results.notes:
         console.print(f"note: {note}", markup=False)
+    from mesa_batch.replications import replication_summary  # noqa: PLC0415
+
+    if replicated := replication_summary(results):  # a replicate_until sweep's points
+        console.print(replicated, markup=False, highlight=False)
     versions = meta.get("versions", {})
     if isinstance(versions, dict):
         console.print(

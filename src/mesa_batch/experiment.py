@@ -23,6 +23,10 @@ processes = 2                     # or "all"; or scheduler = "tcp://host:8786" (
 
 [reporters.model]                 # optional: collect these instead of the model's own collector
 Gini = "gini"                     # an attribute, or { function = "package.module:function" }
+
+[replications]                    # optional: replicate each point until its CI is narrow enough
+outcome = "Gini"                  # (mesa_batch.replicate_until; iterations is then ignored)
+rel_precision = 0.05
 ```
 
 Every error names the key and its line, and says what is expected (validation by pydantic).
@@ -47,6 +51,8 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    NonNegativeInt,
+    PositiveFloat,
     PositiveInt,
     StrictInt,
     ValidationError,
@@ -105,6 +111,23 @@ class Execution(_Strict):
     processes: PositiveInt | Literal["all"] = "all"
     scheduler: str | None = None
     retry_failed: bool = False
+
+
+class Replications(_Strict):
+    """The ``[replications]`` table: run each point until its CI is narrow enough.
+
+    Its keys are :func:`mesa_batch.replicate_until`'s options; ``[experiment] iterations`` is
+    then ignored (``min_iterations`` and ``max_iterations`` bound each point's).
+    """
+
+    outcome: str | list[str]
+    rel_precision: PositiveFloat | None = 0.05
+    abs_precision: PositiveFloat | None = None
+    confidence: float = Field(0.95, gt=0, lt=1)
+    min_iterations: int = Field(3, ge=2)
+    max_iterations: PositiveInt = 100
+    max_runs: PositiveInt | None = None
+    look_ahead: NonNegativeInt = 5
 
 
 class FunctionReporter(_Strict):
@@ -230,6 +253,7 @@ class ExperimentFile(_Strict):
     design: Design
     execution: Execution = Execution()
     reporters: Reporters = Reporters()
+    replications: Replications | None = None
 
 
 def parameter(value: Any, name: str) -> Any:

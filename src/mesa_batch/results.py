@@ -63,6 +63,16 @@ DESIGN_COLUMNS = ("point", "point_key", "design")
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
+class _Planned:
+    """A planned run, as ``to_records`` needs it."""
+
+    run_id: int
+    iteration: int
+    seed: int | None
+    parameters: Mapping[str, Any]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
 class RunFailure:
     """A failed run: what it ran with and why it failed.
 
@@ -563,7 +573,7 @@ class Results:
         ]
         reserved = (*RUN_COLUMNS, *FAILURE_COLUMNS)
         rows: list[dict[str, Any]] = []
-        for run in sorted(self.planned, key=lambda r: r.run_id):
+        for run in sorted(self._planned_runs(), key=lambda r: r.run_id):
             at_model = model.get(run.run_id, {})
             at_agents = [table.get(run.run_id, {}) for table in agents]
             parameters = {
@@ -582,6 +592,20 @@ class Results:
                 else:
                     rows.extend([{**lead, **values} for values in collections])
         return rows
+
+    def _planned_runs(self) -> list[_Planned]:
+        """Every run's id, iteration, seed and parameters (from the one tables interface)."""
+        plan = self._tables.plan()
+        return [
+            _Planned(int(run_id), int(iteration), None if _missing(seed) else int(seed), p or {})
+            for run_id, iteration, seed, p in zip(
+                plan["run_id"].tolist(),
+                plan["iteration"].tolist(),
+                plan["seed"].tolist(),
+                self._tables.parameters(),
+                strict=True,
+            )
+        ]
 
     def to_parquet(self, directory: str | pathlib.Path) -> list[pathlib.Path]:
         """Write every table to ``DIRECTORY/<table>.parquet``.
