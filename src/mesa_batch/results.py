@@ -581,7 +581,11 @@ class Results:
                 for name, value in run.parameters.items()
             }
             for step in sorted({*at_model, *(s for table in at_agents for s in table)}):
-                lead = {"run_id": run.run_id, "iteration": run.iteration, "step": step}
+                lead: dict[str, Any] = {
+                    "run_id": run.run_id,
+                    "iteration": run.iteration,
+                    "step": step,
+                }
                 lead |= parameters
                 lead["seed"] = run.seed
                 collections = at_model.get(step, [])
