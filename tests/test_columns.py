@@ -9,12 +9,18 @@ import pytest
 from mesa_batch.columns import ENCODED, arrow_table, as_array, concat_columns, unify
 
 
+def test_ints_beside_missing_values_stay_ints():
+    array = unify([1, None, 3])
+    assert array.dtype == object
+    assert array.tolist() == [1, None, 3]
+    assert [type(v) for v in array.tolist()] == [int, type(None), int]
+
+
 @pytest.mark.parametrize(
     ("values", "dtype"),
     [
         ([1, 2], np.int64),
         ([1, 2.5], np.float64),
-        ([1, None], np.float64),
         ([2**63 + 5, 3], np.uint64),
         ([True, False], np.bool_),
         ([1.5, float("nan")], np.float64),

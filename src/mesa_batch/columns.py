@@ -111,8 +111,9 @@ def unify(values: list[Any]) -> np.ndarray:
 
     The rule (the same for results in memory and read from a store):
 
-    * ints: int64, or uint64 when some are past int64 and none is negative; beside floats or
-      missing values (None, NaN): float64 when no int is past 2**53;
+    * ints: int64, or uint64 when some are past int64 and none is negative; beside floats:
+      float64 when no int is past 2**53; beside missing values only: the ints themselves and
+      None (an int stays an int);
     * floats (and missing values): float64; bools alone: bool;
     * anything else, or ints no 64-bit type or float holds exactly: an object array of the
       values themselves (None for missing values).
@@ -133,7 +134,7 @@ def unify(values: list[Any]) -> np.ndarray:
             int_type = _int_type(low, high)
             if int_type is not None:
                 return np.asarray(values, dtype=int_type)
-        elif low >= -EXACT_FLOAT and high <= EXACT_FLOAT:
+        elif "float" in kinds and low >= -EXACT_FLOAT and high <= EXACT_FLOAT:
             return np.asarray([np.nan if v is None else v for v in values], dtype=np.float64)
     elif kinds == {"bool"}:
         return np.asarray(values, dtype=bool)

@@ -438,7 +438,7 @@ def test_a_real_mesa_example_that_is_not_reproducible_is_found():
     from tests.conftest import MESA_VERSION
 
     configs = full_factorial(
-        VirusOnNetwork, {"num_nodes": [10, 20]}, max_steps=5, data_collection_period=1, seed=1
+        VirusOnNetwork, {"num_nodes": [60, 80]}, max_steps=10, data_collection_period=1, seed=1
     )
     # independently: the same configuration twice in this process
     _, first = execute_run(configs[0])
