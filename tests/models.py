@@ -382,4 +382,35 @@ class SilentReporterModel(mesa.Model):
 
     def step(self) -> None:
         self.count += 1
+
+
+class ExitingModel(mesa.Model):
+    """Ends its run, or its whole process, at step ``at_step`` when ``n`` equals ``exit_on``.
+
+    Each step first sleeps ``delay`` seconds. ``how`` is ``"sys.exit"`` (raises ``SystemExit``
+    with code 5) or ``"os._exit"`` (ends the process with code 7, at once).
+    """
+
+    def __init__(self, n=1, exit_on=3, how="os._exit", delay=0.0, *, at_step=1, rng=None):
+        super().__init__(rng=rng)
+        self.n = n
+        self.at_step = at_step
+        self.steps_made = 0
+        self.exit_on = exit_on
+        self.how = how
+        self.delay = delay
+        self.datacollector = mesa.DataCollector(model_reporters={"n": "n"})
+        self.datacollector.collect(self)
+
+    def step(self) -> None:
+        import os
+        import sys
+        import time
+
+        time.sleep(self.delay)
+        self.steps_made += 1
+        if self.n == self.exit_on and self.steps_made == self.at_step:
+            if self.how == "sys.exit":
+                sys.exit(5)
+            os._exit(7)
         self.datacollector.collect(self)

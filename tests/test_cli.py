@@ -19,7 +19,8 @@ from mesa_batch.store import read_log
 from tests.helpers import ROOT, interruptible
 
 SCRIPT = pathlib.Path(sys.executable).parent / "mesa-batch"
-ENV = {**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "200"}
+PATH = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
+ENV = {**os.environ, "PYTHONPATH": PATH, "COLUMNS": "200"}
 
 
 def cli(*arguments, env=None, timeout=180):
@@ -71,7 +72,7 @@ def test_every_command_has_help_with_an_example():
         capture_output=True, text=True, env=ENV, check=False,
     )  # fmt: skip
     assert module.returncode == 0
-    assert "Exit codes: 0 success, 1 some runs failed" in module.stdout
+    assert "Exit codes: 0 every run done, 1 some runs failed or still pending" in module.stdout
 
 
 def test_a_full_run_then_show_status_and_export(tmp_path):
@@ -313,3 +314,30 @@ def test_demo(tmp_path):
     assert done.returncode == 0, done.stderr
     assert "18 runs: 18 succeeded" in done.stdout
     assert "final inequality" in done.stdout
+
+
+@pytest.mark.parametrize("processes", [1, 2])
+def test_a_run_that_ends_its_process_never_exits_0(tmp_path, processes):
+    path = experiment(
+        tmp_path,
+        f"""
+        [experiment]
+        model = "tests.models:ExitingModel"
+        store = "store"
+        seed = 1
+        max_steps = 2
+
+        [design]
+        kind = "full_factorial"
+
+        [design.parameters]
+        n = [1, 3, 2]
+
+        [execution]
+        processes = {processes}
+        """,
+    )
+    done = cli("run", path)
+    assert done.returncode != 0, done.stderr
+    counts = Results.open(tmp_path / "store").counts()
+    assert counts["failed"] + counts["pending"] >= 1

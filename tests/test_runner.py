@@ -26,7 +26,7 @@ from mesa_batch.backends import Backend, BatchSizer
 from mesa_batch.execute import RunStatus, execute_batch
 from mesa_batch.runner import _dispatch
 from tests.helpers import processes_tagged, python
-from tests.models import CounterModel, CrashingModel, MoneyModel, RandomModel
+from tests.models import CounterModel, CrashingModel, ExitingModel, MoneyModel, RandomModel
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 TIMES = ["wall_time", "model_time", "worker_time"]
@@ -281,3 +281,33 @@ def test_ctrl_c_stops_promptly_keeps_finished_runs_and_leaves_no_workers(process
 
 def test_interrupted_is_a_keyboard_interrupt_with_results():
     assert issubclass(Interrupted, KeyboardInterrupt)
+
+
+@pytest.mark.parametrize("processes", [1, 2])
+def test_sys_exit_in_a_model_is_a_failed_run_and_the_sweep_goes_on(processes):
+    points = [{"n": n, "how": "sys.exit"} for n in [1, 3, 2, 3, 1]]
+    configs = manual(ExitingModel, points, max_steps=3, seed=1)
+    runner = BatchRunner(configs, number_processes=processes, display_progress=False)
+    with pytest.warns(RunFailedWarning, match="2 of 5 runs failed"):
+        results = runner.run()
+    assert [(f.run_id, f.stage, f.exception_type, f.message) for f in results.failures] == [
+        (1, "run", "SystemExit", "5"),
+        (3, "run", "SystemExit", "5"),
+    ]
+    assert sorted(results.model["run_id"].unique()) == [0, 2, 4]
+
+
+def test_only_a_run_that_crashes_its_worker_alone_is_recorded_as_its_cause():
+    # the repro: innocent suspects were failed when batches went out beside them
+    sizes = [1, 3, 1, 1, 3, 1, 1, 3, 1, 1]
+    points = [{"n": n, "delay": 0.1} for n in sizes]
+    configs = manual(ExitingModel, points, max_steps=3, seed=1)
+    runner = BatchRunner(configs, number_processes=2, display_progress=False)
+    with pytest.warns(RunFailedWarning, match="3 of 10 runs failed"):
+        results = runner.run()
+    assert [(f.run_id, f.stage) for f in results.failures] == [
+        (1, "worker"),
+        (4, "worker"),
+        (7, "worker"),
+    ]
+    assert sorted(results.model["run_id"].unique()) == [0, 2, 3, 5, 6, 8, 9]

@@ -1,6 +1,7 @@
 """The ``mesa-batch`` command line (also ``python -m mesa_batch``).
 
-Exit codes: 0 success; 1 some runs failed; 2 usage or validation error; 130 interrupted.
+Exit codes: 0 every run done; 1 some runs failed or still pending; 2 usage or validation error;
+130 interrupted.
 """
 
 from __future__ import annotations
@@ -46,8 +47,8 @@ app = typer.Typer(
     name="mesa-batch",
     help=(
         "Run Mesa sweeps from experiment files, resume them, inspect and export their stores.\n\n"
-        "Exit codes: 0 success, 1 some runs failed, 2 usage or validation error, "
-        "130 interrupted."
+        "Exit codes: 0 every run done, 1 some runs failed or still pending, 2 usage or "
+        "validation error, 130 interrupted."
     ),
     no_args_is_help=True,
     add_completion=False,
@@ -193,7 +194,8 @@ def run(  # noqa: PLR0917 - typer passes options by position
             if client is not None:
                 client.close()
     _print_summary(results, directory)
-    raise typer.Exit(FAILED_RUNS if results.counts()["failed"] else OK)
+    counts = results.counts()
+    raise typer.Exit(FAILED_RUNS if counts["failed"] or counts["pending"] else OK)
 
 
 def _replicate(loaded: Any, runner: Any) -> Any:

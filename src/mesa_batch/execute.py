@@ -1,7 +1,9 @@
 """The worker side: run one configuration, or a batch of them, and never raise for a run.
 
 A run goes through three stages, and a failure in any of them is recorded as data
-(:class:`Failure`), never raised: the batch goes on with its next run.
+(:class:`Failure`), never raised: the batch goes on with its next run. That holds for any
+exception, ``SystemExit`` (a model calling ``sys.exit()``) included; only ``KeyboardInterrupt``
+(Ctrl-C) goes through.
 
 =============  ================================================================
 stage          what runs
@@ -63,7 +65,9 @@ def execute_run(config: RunConfiguration) -> tuple[RunStatus, dict[str, Columns]
             stage = Stage.COLLECT
             source.after_step(model, steps)
         tables = source.tables(model, steps)
-    except Exception as error:
+    except KeyboardInterrupt:
+        raise
+    except BaseException as error:  # SystemExit too: a model's sys.exit() fails its run only
         failure = Failure.from_exception(stage, error)
         return _status(
             config,

@@ -504,11 +504,12 @@ def _dispatch(
     limit = backend.in_flight
     try:
         while waiting or suspects or in_flight:
-            if suspects and not in_flight:  # a suspect runs alone
+            if suspects and not in_flight:  # a suspect runs alone: nothing else is in flight
                 batch = [suspects.popleft()]
                 task = f"{next(tasks):06d}-{uuid.uuid4().hex[:6]}"
                 in_flight[backend.submit(batch, task=task, writer=writer)] = (batch, True)
-            while not suspects and waiting and len(in_flight) < limit:
+            alone = any(is_alone for _, is_alone in in_flight.values())
+            while not suspects and not alone and waiting and len(in_flight) < limit:
                 batch = [waiting.popleft() for _ in range(sizer.size(len(waiting)))]
                 task = f"{next(tasks):06d}-{uuid.uuid4().hex[:6]}"
                 in_flight[backend.submit(batch, task=task, writer=writer)] = (batch, False)
