@@ -144,6 +144,19 @@ class RunStatus:
             failure=failure,
         )
 
+    def row(self) -> dict[str, object]:
+        """The run's outcome as stored columns: ids, status, steps, times, failure."""
+        return {
+            "run_id": self.run_id,
+            "key": self.key,
+            "status": str(self.status),
+            "steps": self.steps,
+            "wall_time": self.wall_time,
+            "model_time": self.model_time,
+            "worker_time": self.worker_time,
+            **self.failure_row(),
+        }
+
     def failure_row(self) -> dict[str, str | None]:
         """The run's stored failure columns (all None when it did not fail)."""
         if self.failure is None:

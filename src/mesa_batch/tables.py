@@ -139,17 +139,7 @@ def outcome_frame(statuses: Iterable[RunStatus]) -> pd.DataFrame:
 
     columns: dict[str, list[Any]] = {name: [] for name in OUTCOME_FIELDS}
     for status in statuses:
-        row = {
-            "run_id": status.run_id,
-            "key": status.key,
-            "status": str(status.status),
-            "steps": status.steps,
-            "wall_time": status.wall_time,
-            "model_time": status.model_time,
-            "worker_time": status.worker_time,
-            **status.failure_row(),
-        }
-        for name, value in row.items():
+        for name, value in status.row().items():
             columns[name].append(value)
     frame = pd.DataFrame(columns)
     frame["run_id"] = frame["run_id"].astype("int64")

@@ -190,14 +190,7 @@ def runs_columns(
     columns: dict[str, list[Any]] = {name: [] for name in RUN_FIELDS}
     for status in statuses:
         row = {
-            "run_id": status.run_id,
-            "key": status.key,
-            "status": str(status.status),
-            "steps": status.steps,
-            "wall_time": status.wall_time,
-            "model_time": status.model_time,
-            "worker_time": status.worker_time,
-            **status.failure_row(),
+            **status.row(),
             "batch": batch,
             "parts": ",".join(parts),
             "checks": json.dumps(dict(checks or {}), separators=(",", ":")),
