@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import textwrap
 
 import mesa
@@ -26,7 +24,7 @@ from mesa_batch import (
     replications_needed,
 )
 from mesa_batch.replications import ReplicationResults
-from tests.helpers import ROOT
+from tests.helpers import ROOT, cli
 
 TRUE_MEAN = 10.0
 
@@ -378,29 +376,12 @@ def test_the_command_line_runs_an_experiment_with_a_replications_table(tmp_path)
             """
         )
     )
-    env = {"PYTHONPATH": f"{ROOT / 'src'}:{ROOT}", "COLUMNS": "200", "PATH": "/usr/bin:/bin"}
-    done = subprocess.run(
-        [sys.executable, "-m", "mesa_batch", "run", str(file)],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env=env,
-        timeout=180,
-        check=False,
-    )
+    done = cli("run", file)
     assert done.returncode == 0, done.stderr
     assert "replications of value: 2 points" in done.stdout
     table = replication_status(tmp_path / "store")
     assert (table["status"] == "target").all()
-    shown = subprocess.run(
-        [sys.executable, "-m", "mesa_batch", "show", str(tmp_path / "store")],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env=env,
-        timeout=180,
-        check=False,
-    )
+    shown = cli("show", tmp_path / "store")
     assert "replications of value: 2 points" in shown.stdout
 
 
