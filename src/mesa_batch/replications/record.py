@@ -35,6 +35,7 @@ __all__ = [
     "read_record",
     "record_frame",
     "record_of",
+    "replication_headline",
     "replication_status",
     "replication_summary",
     "with_parameters",
@@ -272,6 +273,33 @@ def replication_status(results_or_store: Results | str | os.PathLike[str]) -> pd
     return None if record is None else record_frame(record, results)
 
 
+def replication_headline(record: Mapping[str, Any], frame: pd.DataFrame) -> str:
+    """One line: the outcomes, points, runs, target, how many points met it, why they stopped.
+
+    Args:
+        record: A checked record (:func:`read_record`).
+        frame: Its :func:`record_frame`.
+
+    Returns:
+        The line.
+    """
+    per_point = frame.groupby("point_key", sort=False)
+    met = int(per_point["target_met"].all().sum())
+    stopped = frame.drop_duplicates("point_key")["status"].value_counts().to_dict()
+    targets = []
+    if record["rel_precision"]:
+        targets.append(f"{record['rel_precision']:.1%} of |mean|")
+    if record["abs_precision"]:
+        targets.append(f"{record['abs_precision']:g}")
+    level = f"{record['confidence']:.0%}" if record["confidence"] is not None else "?"
+    return (
+        f"replications of {', '.join(record['outcomes'])}: {per_point.ngroups} points, "
+        f"{record['runs']} runs; target half-width <= {' or '.join(targets) or '?'} at "
+        f"{level} confidence, met by {met}; stopped: "
+        + ", ".join(f"{n} {reason}" for reason, n in stopped.items())
+    )
+
+
 def replication_summary(results_or_store: Results | str | os.PathLike[str]) -> str:
     """The replications of :func:`replicate_until` as text ("" when there are none).
 
@@ -290,21 +318,7 @@ def replication_summary(results_or_store: Results | str | os.PathLike[str]) -> s
     if record is None:
         return ""
     frame = record_frame(record, results)
-    per_point = frame.groupby("point_key", sort=False)
-    met = int(per_point["target_met"].all().sum())
-    stopped = frame.drop_duplicates("point_key")["status"].value_counts().to_dict()
-    targets = []
-    if record["rel_precision"]:
-        targets.append(f"{record['rel_precision']:.1%} of |mean|")
-    if record["abs_precision"]:
-        targets.append(f"{record['abs_precision']:g}")
-    level = f"{record['confidence']:.0%}" if record["confidence"] is not None else "?"
-    lines = [
-        f"replications of {', '.join(record['outcomes'])}: {per_point.ngroups} points, "
-        f"{record['runs']} runs; target half-width <= {' or '.join(targets) or '?'} at "
-        f"{level} confidence, met by {met}; stopped: "
-        + ", ".join(f"{n} {reason}" for reason, n in stopped.items())
-    ]
+    lines = [replication_headline(record, frame)]
     parameters = [c for c in frame.columns if c not in RECORD_COLUMNS]
     widest = frame.sort_values("relative_half_width", ascending=False, kind="stable")
     for row in widest.head(10).to_dict("records"):
