@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from mesa_batch.analysis.stats import t_half_width
 from mesa_batch.results import Results
 
 if TYPE_CHECKING:
@@ -78,6 +77,8 @@ _NUMBERS = ("mean", "std", "half_width", "relative_half_width", "low", "high")
 
 def point_rows(point: Point, target: Target) -> list[dict[str, Any]]:
     """The record of one point: a row per outcome, its final CI and why it stopped."""
+    from mesa_batch.analysis.stats import t_half_width  # noqa: PLC0415 - import mesa_batch stays light
+
     values = point.usable(len(target.outcomes))
     n = len(values)
     rows = []

@@ -13,7 +13,6 @@ import statistics
 
 import numpy as np
 
-from mesa_batch.analysis.stats import t_half_width
 from mesa_batch.replications.target import Target
 
 __all__ = ["DAMPING", "assess", "needed", "prefix_stats"]
@@ -41,6 +40,8 @@ def needed(std: float, width: float, confidence: float, limit: int) -> int:
     The normal quantile's answer is a lower bound (t's quantiles are larger); the search goes up
     from it in growing steps.
     """
+    from mesa_batch.analysis.stats import t_half_width  # noqa: PLC0415 - import mesa_batch stays light
+
     if not std > 0:
         return 2
     if not width > 0 or not math.isfinite(width):
@@ -70,6 +71,8 @@ def assess(values: np.ndarray, target: Target) -> tuple[bool, int]:
         ``(done, need)``: ``need`` is the runs the point should have (when done: those the
         streak needed).
     """
+    from mesa_batch.analysis.stats import t_half_width  # noqa: PLC0415 - import mesa_batch stays light
+
     m = len(values)
     if m < target.min_iterations:
         return False, target.min_iterations
