@@ -307,7 +307,7 @@ def replication_summary(results_or_store: Results | str | os.PathLike[str]) -> s
     One line with the target and how many points met it, then one line per point and
     outcome (the widest relative CI first, at most 10): its parameters, iterations, the mean
     with its CI's half-width and bounds, whether the target was met and why it stopped.
-    ``Results.summary()`` and ``mesa-batch show`` end with it.
+    ``Results.summary()`` ends with it; ``mesa-batch show`` prints it.
 
     Args:
         results_or_store: The results, or a store directory.
