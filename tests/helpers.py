@@ -1,4 +1,5 @@
-"""Helpers for tests that run sweeps in real subprocesses and look for leftover processes."""
+"""Helpers for tests that run sweeps or the command line in real subprocesses, and look for
+leftover processes."""
 
 from __future__ import annotations
 
@@ -10,6 +11,25 @@ import sys
 import textwrap
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
+#: The environment of a command-line subprocess: this checkout's package first, wide output.
+CLI_ENV = {
+    **os.environ,
+    "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)]),
+    "COLUMNS": "200",
+}
+
+
+def cli(*arguments: str, timeout: float = 180) -> subprocess.CompletedProcess:
+    """Run ``python -m mesa_batch ARGUMENTS`` from the repository root; its output as text."""
+    return subprocess.run(
+        [sys.executable, "-m", "mesa_batch", *map(str, arguments)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=CLI_ENV,
+        timeout=timeout,
+        check=False,
+    )
 
 
 def interruptible() -> None:

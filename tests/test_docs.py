@@ -40,3 +40,25 @@ def test_the_slurm_example_generates_the_job_script_the_docs_describe():
     assert "--nthreads 1" in script
     assert "--lifetime 115m" in script
     assert "--local-directory $TMPDIR" in script
+
+
+def test_the_replications_table_in_cli_md_is_the_experiment_files():
+    import tomllib
+
+    from mesa_batch.experiment import Replications
+
+    text = (DOCS / "cli.md").read_text().split("### Adaptive replications", 1)[1]
+    block = re.search(r"```toml\n(.*?)```", text, re.S).group(1)
+    documented = tomllib.loads(block)["replications"]
+    assert set(documented) == set(Replications.model_fields)  # every key, and only those
+    Replications(**documented)  # the values shown are valid
+
+
+def test_cli_md_lists_every_command():
+    from mesa_batch.cli import app
+
+    text = (DOCS / "cli.md").read_text()
+    names = [c.name or c.callback.__name__ for c in app.registered_commands]
+    assert {"summarize", "sensitivity", "report"} <= set(names)
+    for name in names:
+        assert f"- **`{name}" in text, name

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
+import re
+import shutil
 import textwrap
 
 import mesa
@@ -17,6 +17,7 @@ from mesa_batch import (
     BatchRunner,
     ConfigurationError,
     Interrupted,
+    Results,
     RunConfiguration,
     RunFailedWarning,
     full_factorial,
@@ -26,7 +27,7 @@ from mesa_batch import (
     replications_needed,
 )
 from mesa_batch.replications import ReplicationResults
-from tests.helpers import ROOT
+from tests.helpers import ROOT, cli
 
 TRUE_MEAN = 10.0
 
@@ -378,29 +379,12 @@ def test_the_command_line_runs_an_experiment_with_a_replications_table(tmp_path)
             """
         )
     )
-    env = {"PYTHONPATH": f"{ROOT / 'src'}:{ROOT}", "COLUMNS": "200", "PATH": "/usr/bin:/bin"}
-    done = subprocess.run(
-        [sys.executable, "-m", "mesa_batch", "run", str(file)],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env=env,
-        timeout=180,
-        check=False,
-    )
+    done = cli("run", file)
     assert done.returncode == 0, done.stderr
     assert "replications of value: 2 points" in done.stdout
     table = replication_status(tmp_path / "store")
     assert (table["status"] == "target").all()
-    shown = subprocess.run(
-        [sys.executable, "-m", "mesa_batch", "show", str(tmp_path / "store")],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env=env,
-        timeout=180,
-        check=False,
-    )
+    shown = cli("show", tmp_path / "store")
     assert "replications of value: 2 points" in shown.stdout
 
 
@@ -433,3 +417,124 @@ def test_the_replications_table_is_validated_with_its_key_and_line(tmp_path):
     assert "replications.confidence" in str(error.value)
     assert "replications.max_iteration: is not a known key" in str(error.value)
     assert experiment.load(ROOT / "examples" / "boltzmann.toml").replications is None
+
+
+# -- the record where people read it: Results.summary(), mesa-batch show -----------------------
+
+LINE = re.compile(
+    r"  point (?P<point>\d+) (?P<parameters>\{.*?\}): (?P<iterations>\d+) iterations, "
+    r"(?P<outcome>\w+) (?P<mean>\S+) ± (?P<half>\S+) \((?P<relative>\S+)%\), "
+    r"CI \[(?P<low>\S+), (?P<high>\S+)\], (?P<met>target met|target not met), "
+    r"stopped: (?P<status>\w+)$"
+)
+
+
+@pytest.fixture(scope="module")
+def replicated(tmp_path_factory):
+    """A replicate_until store: two points meet the target, the noisiest stops at 40."""
+    store = tmp_path_factory.mktemp("replicated") / "store"
+    replicate_until(design((0.5, 1.0, 5.0)), "value", max_iterations=40, store=store, **QUIET)
+    return store
+
+
+def shown_points(text: str) -> dict[int, dict]:
+    """The per-point lines of a replication summary, parsed back."""
+    found = {}
+    for line in text.splitlines():
+        if match := LINE.match(line):
+            found[int(match["point"])] = match.groupdict()
+    return found
+
+
+def check_shown(text: str, store) -> None:
+    """Every point of the store's record is in the text with its numbers; and scipy's CI."""
+    record = json.loads((store / "store.json").read_text())["replications"]
+    assert "replications of value: 3 points" in text
+    assert f"{record['runs']} runs" in text
+    assert "met by 2" in text
+    shown = shown_points(text)
+    assert sorted(shown) == [row["point"] for row in record["points"]]
+    finals = final_values(Results.open(store)).groupby("point_key")["value"]
+    for row in record["points"]:
+        line = shown[row["point"]]
+        assert int(line["iterations"]) == row["iterations"]
+        assert line["met"] == ("target met" if row["target_met"] else "target not met")
+        assert line["status"] == row["status"]
+        for name, key, digits in [("mean", "mean", 6), ("half", "half_width", 4)]:
+            assert float(line[name]) == pytest.approx(row[key], rel=10 ** (1 - digits))
+        assert float(line["low"]) == pytest.approx(row["low"], rel=1e-5)
+        assert float(line["high"]) == pytest.approx(row["high"], rel=1e-5)
+        # an independent t interval of the runs' final values
+        values = finals.get_group(row["point_key"]).to_numpy()
+        assert len(values) == row["iterations"]
+        low, high = scipy.stats.t.interval(
+            0.95, len(values) - 1, loc=values.mean(), scale=scipy.stats.sem(values)
+        )
+        assert (row["low"], row["high"]) == pytest.approx((low, high), rel=1e-9)
+    by_status = {row["status"]: row for row in record["points"]}
+    assert set(by_status) == {"target", "max_iterations"}
+    assert by_status["max_iterations"]["iterations"] == 40
+
+
+def test_summary_of_an_opened_store_shows_the_record(replicated):
+    results = Results.open(replicated)
+    assert type(results) is Results  # not ReplicationResults: the record is the store's
+    check_shown(results.summary(), replicated)
+
+
+def test_mesa_batch_show_prints_the_record(replicated):
+    done = cli("show", replicated)
+    assert done.returncode == 0, done.stderr
+    check_shown(done.stdout, replicated)
+
+
+def test_the_record_survives_another_session_of_the_store(replicated, tmp_path):
+    store = tmp_path / "store"
+    shutil.copytree(replicated, store)
+    before = json.loads((store / "store.json").read_text())
+    configs = Results.open(store).configurations
+    BatchRunner(configs, display_progress=False, store=store).run()  # nothing left to run
+    after = json.loads((store / "store.json").read_text())
+    assert len(after["sessions"]) == len(before["sessions"]) + 1
+    assert after["replications"] == before["replications"]
+    check_shown(Results.open(store).summary(), store)
+
+
+@pytest.mark.parametrize(
+    "hostile",
+    [
+        "__import__('os').system('false')",
+        {"points": "not a list"},
+        {
+            "points": [
+                5,
+                {"point": "1; rm", "mean": "__import__('os')", "target_met": "yes"},
+                {"point": 2, "iterations": [3], "half_width": {"a": 1}, "status": 7},
+            ],
+            "confidence": "high",
+            "rel_precision": [0.1],
+            "outcomes": "value",
+        },
+    ],
+    ids=["text", "points-not-a-list", "bad-fields"],
+)
+def test_a_hostile_record_is_read_safely(replicated, tmp_path, hostile):
+    store = tmp_path / "store"
+    shutil.copytree(replicated, store)
+    meta = json.loads((store / "store.json").read_text())
+    meta["replications"] = hostile
+    (store / "store.json").write_text(json.dumps(meta))
+    results = Results.open(store)
+    text = results.summary()  # no error
+    table = replication_status(store)
+    if not isinstance(hostile, dict) or not isinstance(hostile["points"], list):
+        assert table is None
+        assert "replications of" not in text
+        return
+    assert len(table) == 2  # the row that is not a mapping is dropped
+    assert table["mean"].isna().all()
+    assert table["half_width"].isna().all()
+    assert not table["target_met"].any()  # only true is true
+    assert list(table["status"]) == ["", ""]
+    assert "replications of : 1 points" in text  # both rows lack a point key
+    assert text.count("nan ± nan (nan%), CI [nan, nan], target not met") == 2

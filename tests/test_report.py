@@ -9,10 +9,20 @@ import pathlib
 import shutil
 import warnings
 
+import numpy as np
 import pytest
+import scipy.stats
 
-from mesa_batch import BatchRunner, Integer, Results, RunFailedWarning, full_factorial, saltelli
-from mesa_batch.analysis import aggregate
+from mesa_batch import (
+    BatchRunner,
+    Integer,
+    Results,
+    RunFailedWarning,
+    full_factorial,
+    replicate_until,
+    saltelli,
+)
+from mesa_batch.analysis import aggregate, final
 from mesa_batch.report import report
 from mesa_batch.store.session import Lock
 from tests.models import CounterModel, MoneyModel
@@ -34,6 +44,23 @@ def store(tmp_path_factory):
         seed=3,
     )
     BatchRunner(configs, display_progress=False, store=path).run()
+    return path
+
+
+@pytest.fixture(scope="module")
+def replicated(tmp_path_factory):
+    """A replicate_until store: Gini per point until its CI is within 10% (or 30 runs)."""
+    path = tmp_path_factory.mktemp("report") / "replicated"
+    configs = full_factorial(MoneyModel, {"n": [5, 10, 20]}, max_steps=10, seed=3)
+    replicate_until(
+        configs,
+        "Gini",
+        rel_precision=0.1,
+        max_iterations=30,
+        store=path,
+        display_progress=False,
+        reproducibility_checks=0,
+    )
     return path
 
 
@@ -103,6 +130,44 @@ def test_the_numbers_are_those_of_aggregate(store, tmp_path):
             assert float(values[name]["value"]) == pytest.approx(float(want[name]), rel=1e-12)
 
 
+def test_the_replications_section_shows_the_record(replicated, store, tmp_path):
+    page = report(replicated, tmp_path / "report.html", outcomes=["Gini"])
+    assert 'id="replications"' in page.read_text()
+    (table,) = [t for t in parse(page) if t["attrs"].get("class") == "replications"]
+    record = json.loads((replicated / "store.json").read_text())["replications"]
+    assert table["head"][:3] == ["point", "n", "outcome"]
+    assert len(table["rows"]) == len(record["points"]) == 3
+    by_point = {row["point"]: row for row in record["points"]}
+    finals = final(replicated, "Gini")
+    for cells in table["rows"]:
+        row = dict(zip(table["head"], cells, strict=True))
+        want = by_point[int(float(row["point"]["value"]))]
+        assert int(float(row["iterations"]["value"])) == want["iterations"]
+        for name, key in [("mean", "mean"), ("half-width", "half_width"), ("low", "low")]:
+            assert float(row[name]["value"]) == pytest.approx(want[key], rel=1e-12)
+        assert row["target met"]["text"] == ("yes" if want["target_met"] else "no")
+        assert row["stopped"]["text"] == want["status"]
+        # an independent t interval of the point's runs' final Gini
+        values = finals.loc[finals["point"] == want["point"], "Gini"].to_numpy()
+        assert len(values) == want["iterations"]
+        half = scipy.stats.t.ppf(0.975, len(values) - 1) * np.std(values, ddof=1)
+        half /= np.sqrt(len(values))
+        assert float(row["half-width"]["value"]) == pytest.approx(half, rel=1e-9)
+    assert {r["status"] for r in record["points"]} <= {"target", "max_iterations"}
+    # a fixed design's store has no such section
+    assert 'id="replications"' not in report(store, tmp_path / "fixed.html").read_text()
+
+
+def test_the_report_reads_no_whole_data_table(store, monkeypatch, tmp_path):
+    def whole_table(self, table, **options):
+        raise AssertionError(f"the report loaded the whole {table} table")
+
+    monkeypatch.setattr(Results, "dataframe", whole_table)
+    monkeypatch.setattr(Results, "rows", whole_table)
+    text = report(store, tmp_path / "report.html").read_text()
+    assert text.count("<svg") >= 3
+
+
 def test_store_text_is_escaped(store, tmp_path):
     crafted = tmp_path / "crafted"
     shutil.copytree(store, crafted)
@@ -166,8 +231,32 @@ def _browser_missing() -> str | None:
     return None
 
 
+def _open(browser, page_path: pathlib.Path, screenshot: pathlib.Path) -> dict:
+    """Load a page; its console errors, requests, figure boxes and section ids."""
+    errors, requests = [], []
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("request", lambda r: requests.append(r.url))
+    page.goto(page_path.as_uri())
+    page.wait_for_load_state("load")
+    figures = page.locator("figure svg")
+    boxes = [figures.nth(i).bounding_box() for i in range(figures.count())]
+    sections = page.locator("h2[id]").evaluate_all("nodes => nodes.map(n => n.id)")
+    tables = page.locator("table.replications").count()
+    page.screenshot(path=str(screenshot), full_page=True)
+    page.close()
+    return {
+        "errors": errors,
+        "requests": requests,
+        "boxes": boxes,
+        "sections": sections,
+        "replication_tables": tables,
+    }
+
+
 @pytest.mark.browser
-def test_the_report_in_a_real_browser(store, tmp_path):
+def test_the_report_in_a_real_browser(store, replicated, tmp_path):
     missing = _browser_missing()
     if missing:
         if REQUIRE_BROWSER:
@@ -175,8 +264,9 @@ def test_the_report_in_a_real_browser(store, tmp_path):
         pytest.skip(missing)
     from playwright.sync_api import sync_playwright
 
-    page_path = report(store, tmp_path / "report.html")
-    errors, requests = [], []
+    fixed = report(store, tmp_path / "report.html")
+    adaptive = report(replicated, tmp_path / "replicated.html")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=CHROMIUM,
@@ -190,21 +280,19 @@ def test_the_report_in_a_real_browser(store, tmp_path):
             ],
         )
         try:
-            page = browser.new_page(viewport={"width": 1280, "height": 900})
-            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-            page.on("pageerror", lambda e: errors.append(str(e)))
-            page.on("request", lambda r: requests.append(r.url))
-            page.goto(page_path.as_uri())
-            page.wait_for_load_state("load")
-            figures = page.locator("figure svg")
-            count = figures.count()
-            boxes = [figures.nth(i).bounding_box() for i in range(count)]
-            ARTIFACTS.mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=str(ARTIFACTS / "report.png"), full_page=True)
+            pages = {
+                fixed: _open(browser, fixed, ARTIFACTS / "report.png"),
+                adaptive: _open(browser, adaptive, ARTIFACTS / "report-replications.png"),
+            }
         finally:
             browser.close()
-    assert not errors
-    assert requests == [page_path.as_uri()]  # the page itself, nothing else
-    assert count >= 3
-    assert all(box is not None and box["width"] > 0 and box["height"] > 0 for box in boxes)
-    assert (ARTIFACTS / "report.png").stat().st_size > 10_000
+    for path, seen in pages.items():
+        assert not seen["errors"]
+        assert seen["requests"] == [path.as_uri()]  # the page itself, nothing else
+        assert len(seen["boxes"]) >= 3
+        assert all(b is not None and b["width"] > 0 and b["height"] > 0 for b in seen["boxes"])
+    assert pages[adaptive]["replication_tables"] == 1
+    assert "replications" in pages[adaptive]["sections"]
+    assert "replications" not in pages[fixed]["sections"]
+    for name in ("report.png", "report-replications.png"):
+        assert (ARTIFACTS / name).stat().st_size > 10_000

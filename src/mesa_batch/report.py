@@ -7,10 +7,13 @@ writes a page a modeller can send to a colleague or a reviewer:
    the parameter space, versions, host, sessions and how each ended;
 2. **run status** — counts, the distribution of run times, the runner's overhead, failures
    grouped by stage and exception with one reproduction command each;
-3. **per outcome** — final values per design point with confidence intervals, the number of
+3. **replications** — for a store :func:`~mesa_batch.replicate_until` wrote, its record: per
+   point and outcome the iterations run, the final CI and its half-width, whether the target
+   was met and why the point stopped;
+4. **per outcome** — final values per design point with confidence intervals, the number of
    replications and the CI half-width per point (where more runs are needed), time series with
    CI bands, response curves (or a heatmap for two swept parameters);
-4. **sensitivity** — indices with their CIs when the recorded design supports a method.
+5. **sensitivity** — indices with their CIs when the recorded design supports a method.
 
 Every number comes from :mod:`mesa_batch.analysis`, which reads a store out of core; every
 text taken from a store is escaped. Figures are SVG drawn by matplotlib, embedded in the page.
@@ -100,6 +103,7 @@ def report(
         _header(results),
         _experiment(results),
         _status(results),
+        _replications(results),
         *(_outcome(results, name, confidence) for name in chosen),
         _sensitivity(results, chosen, confidence),
     ]
@@ -333,6 +337,62 @@ def _status(results: Results) -> str:
             )
         )
     return "".join(out)
+
+
+def _replications(results: Results) -> str:
+    """The record of ``replicate_until`` (empty when no such sweep wrote the store)."""
+    from mesa_batch.replications.record import (  # noqa: PLC0415
+        RECORD_COLUMNS,
+        record_frame,
+        record_of,
+        replication_headline,
+    )
+
+    record, _ = record_of(results)
+    if record is None:
+        return ""
+    frame = record_frame(record, results)
+    headline = _e(replication_headline(record, frame))
+    text = (
+        f"<p>{headline}. Each point ran until its CI was narrow enough for every outcome (or "
+        "a limit stopped it); the widest relative CI first.</p>"
+    )
+    out = ['<h2 id="replications">Replications</h2>', text]
+    parameters = [c for c in frame.columns if c not in RECORD_COLUMNS]
+    shown = frame.sort_values(
+        "relative_half_width", ascending=False, na_position="first", kind="stable"
+    ).head(MOST_ROWS)
+    columns = ["point", *parameters, "outcome", "iterations", "values", "mean", "half_width"]
+    columns += ["relative_half_width", "low", "high"]
+    rows = [
+        [*(row[c] for c in columns), "yes" if row["target_met"] else "no", row["status"]]
+        for row in shown.to_dict("records")
+    ]
+    head = [*(c.replace("_", "-") for c in columns), "target met", "stopped"]
+    out.append(_table(head, rows, css="replications"))
+    if len(frame) > MOST_ROWS:
+        out.append(f'<p class="muted">{len(frame) - MOST_ROWS} more rows not shown.</p>')
+    out.append(_figure(lambda ax: _draw_replications(ax, frame, record), _REPLICATIONS_CAPTION))
+    return "".join(out)
+
+
+_REPLICATIONS_CAPTION = (
+    "Relative CI half-width against iterations, one marker per point and outcome (filled: "
+    "target met); the dashed line is the relative target"
+)
+
+
+def _draw_replications(ax: Any, frame: pd.DataFrame, record: dict[str, Any]) -> None:
+    met = frame["target_met"].to_numpy(dtype=bool)
+    x = frame["iterations"].to_numpy(dtype=float)
+    y = frame["relative_half_width"].to_numpy(dtype=float)
+    ax.scatter(x[met], y[met], color="#4c72b0", label="target met")
+    ax.scatter(x[~met], y[~met], facecolors="none", edgecolors="#c44e52", label="not met")
+    if record.get("rel_precision"):
+        ax.axhline(record["rel_precision"], color="#5b6475", linestyle="--", label="target")
+    ax.set_xlabel("iterations")
+    ax.set_ylabel("CI half-width / |mean|")
+    ax.legend(loc="best")
 
 
 def _outcomes(results: Results, outcomes: Sequence[str] | None) -> list[str]:

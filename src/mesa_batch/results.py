@@ -482,7 +482,14 @@ class Results:
         return {"succeeded": done, "failed": failed, "pending": len(self) - done - failed}
 
     def summary(self) -> str:
-        """A short text summary: run counts, tables with their row counts, failures."""
+        """A short text summary: run counts, tables with their row counts, failures.
+
+        For the runs of :func:`~mesa_batch.replicate_until` (or a store it wrote), it ends
+        with :func:`~mesa_batch.replication_summary`: per point, the iterations run, the
+        final CI of each outcome, whether the target was met and why it stopped.
+        """
+        from mesa_batch.replications.record import replication_summary  # noqa: PLC0415
+
         counts = self.counts()
         head = f"{len(self)} runs: {counts['succeeded']} succeeded, "
         lines = [head + f"{counts['failed']} failed, {counts['pending']} pending"]
@@ -497,6 +504,8 @@ class Results:
             lines.append("  NOT REPRODUCIBLE: runs run again with their seeds gave other data")
         lines.extend(f"  note: {note}" for note in self.notes)
         lines.extend(f"  failed: {failure!r}" for failure in self.failures[:5])
+        if replicated := replication_summary(self):
+            lines.append(replicated)
         return "\n".join(lines)
 
     def __repr__(self) -> str:

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import textwrap
 import time
 
@@ -13,25 +10,15 @@ import pytest
 from mesa_batch import Integer, Real, full_factorial, sample
 from mesa_batch.designs import MAX_RUNS, max_runs, run_limit
 from mesa_batch.errors import DesignError, ParameterError
-from tests.helpers import ROOT
+from tests.helpers import cli
 from tests.models import RandomModel
-
-ENV = {**os.environ, "PYTHONPATH": f"{ROOT / 'src'}{os.pathsep}{ROOT}", "COLUMNS": "200"}
 
 
 def validate(tmp_path, body, *options):
     path = tmp_path / "exp.toml"
     path.write_text(textwrap.dedent(body))
     started = time.monotonic()
-    done = subprocess.run(
-        [sys.executable, "-m", "mesa_batch.cli", "validate", str(path), *options],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env=ENV,
-        timeout=120,
-        check=False,
-    )
+    done = cli("validate", str(path), *options, timeout=120)
     return done, time.monotonic() - started
 
 

@@ -41,8 +41,8 @@ from mesa_batch.analysis.stats import (
     Interval,
     check_confidence,
     interval_method,
+    t_half_width,
     t_interval,
-    t_quantile,
 )
 from mesa_batch.errors import ConfigurationError, problem
 
@@ -284,9 +284,8 @@ def summarize(
     low = np.full(count, np.nan)
     high = np.full(count, np.nan)
     if confidence is not None and interval is t_interval:
-        ok = n >= 2
-        half = t_quantile((1 + confidence) / 2, np.maximum(n - 1, 1)) * sem
-        low[ok], high[ok] = (mean - half)[ok], (mean + half)[ok]
+        half = t_half_width(std, n, confidence)  # NaN where n < 2
+        low, high = mean - half, mean + half
     elif confidence is not None:
         order = np.argsort(codes, kind="stable")
         pieces = np.split(x[order], np.cumsum(n)[:-1])

@@ -117,7 +117,7 @@ def _same(a: object, b: object) -> bool:
 def _difference(
     varied: pd.DataFrame, reference: pd.DataFrame, confidence: float, *, paired: bool
 ) -> dict[str, Any]:
-    from mesa_batch.analysis.stats import t_quantile  # noqa: PLC0415
+    from mesa_batch.analysis.stats import t_half_width, t_quantile  # noqa: PLC0415
 
     x = varied.dropna(subset="_y").set_index("iteration")["_y"]
     r = reference.dropna(subset="_y").set_index("iteration")["_y"]
@@ -127,7 +127,7 @@ def _difference(
         d = (x.loc[common] - r.loc[common]).to_numpy(dtype=float)
         n, difference = len(d), float(np.mean(d)) if len(d) else np.nan
         if n >= 2:
-            half = t_quantile((1 + confidence) / 2, n - 1) * np.std(d, ddof=1) / np.sqrt(n)
+            half = float(t_half_width(np.std(d, ddof=1), n, confidence))
             low, high = difference - half, difference + half
     else:
         n = len(x)

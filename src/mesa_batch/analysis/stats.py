@@ -19,6 +19,7 @@ __all__ = [
     "bootstrap_interval",
     "check_confidence",
     "interval_method",
+    "t_half_width",
     "t_interval",
     "t_quantile",
 ]
@@ -37,6 +38,26 @@ def t_quantile(p: float, df: Any) -> Any:
     return stdtrit(df, p)
 
 
+def t_half_width(std: Any, n: Any, confidence: float) -> Any:
+    """The half-width of Student's t interval, ``t(n-1, (1+confidence)/2) · std/√n``.
+
+    The one implementation of the t interval: :func:`t_interval`, ``aggregate`` and
+    ``replicate_until`` all use it. It works elementwise on arrays (and on scalars).
+
+    Args:
+        std: Sample standard deviations (``ddof=1``).
+        n: The numbers of values they are of.
+        confidence: The confidence level, in (0, 1).
+
+    Returns:
+        The half-widths; NaN where ``n < 2``.
+    """
+    n = np.asarray(n, dtype=float)
+    df = np.where(n >= 2, n - 1, np.nan)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return t_quantile((1 + confidence) / 2, df) * (np.asarray(std, dtype=float) / np.sqrt(n))
+
+
 def t_interval(
     values: np.ndarray, confidence: float, rng: np.random.Generator
 ) -> tuple[float, float]:
@@ -45,8 +66,7 @@ def t_interval(
     if n < 2:
         return np.nan, np.nan
     mean = float(np.mean(values))
-    sem = float(np.std(values, ddof=1)) / np.sqrt(n)
-    half = float(t_quantile((1 + confidence) / 2, n - 1)) * sem
+    half = float(t_half_width(np.std(values, ddof=1), n, confidence))
     return mean - half, mean + half
 
 

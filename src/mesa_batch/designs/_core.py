@@ -18,7 +18,7 @@ import math
 import os
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from typing import Any, ClassVar, Final, TypedDict, Unpack
+from typing import Any, ClassVar, Final, TypedDict, TypeVar, Unpack
 
 import numpy as np
 
@@ -37,7 +37,10 @@ from mesa_batch.errors import DesignError, check_int, problem
 from mesa_batch.keys import MasterSeed, master_seed, run_seed
 from mesa_batch.models import check_model_class, inspect_model
 
-__all__ = ["Design", "RunSettings", "generate"]
+__all__ = ["Design", "RunSettings", "crossed", "generate"]
+
+#: A design point, as :func:`crossed` takes it (a configuration, or a driver's own record).
+Point = TypeVar("Point")
 
 
 class RunSettings(TypedDict, total=False):
@@ -284,15 +287,46 @@ def cross(
         for j, (point, (key, occurrence)) in enumerate(zip(points, point_keys, strict=True))
     ]
     # later iterations share their point's validated parameters and point key
-    return first + [
-        config.replica(
-            iteration,
-            run_id=iteration * len(points) + config.point,
-            seed=seed_of(iteration, config.point_key),
-        )
-        for iteration in range(1, iterations)
-        for config in first
-    ]
+    return first + crossed(
+        first,
+        [range(1, iterations)] * len(first),
+        lambda config, iteration, run_id: config.replica(
+            iteration, run_id=run_id, seed=seed_of(iteration, config.point_key)
+        ),
+        start=len(first),
+    )
+
+
+def crossed(
+    points: Sequence[Point],
+    spans: Sequence[range],
+    make: Callable[[Point, int, int], RunConfiguration],
+    *,
+    start: int = 0,
+) -> list[RunConfiguration]:
+    """Design points crossed with their iterations, iteration outer (like Mesa's ``batch_run``).
+
+    The one loop every way of replicating points shares: :func:`cross` (a design's
+    iterations), ``replicate`` and ``replicate_until`` (a round's new iterations per point).
+
+    Args:
+        points: The design points, in order.
+        spans: The iterations of each point (``range`` objects with step 1).
+        make: Builds a run from its point, iteration and run id.
+        start: The first run id; the runs are numbered on from it in order.
+
+    Returns:
+        The runs: for each iteration, the points that have it, in order.
+    """
+    runs: list[RunConfiguration] = []
+    if not points:
+        return runs
+    low, high = min(s.start for s in spans), max(s.stop for s in spans)
+    for iteration in range(low, high):
+        for point, span in zip(points, spans, strict=True):
+            if iteration in span:
+                runs.append(make(point, iteration, start + len(runs)))
+    return runs
 
 
 def number_points(model_cls: type, points: Iterable[Mapping[str, Any]]) -> list[tuple[str, int]]:

@@ -6,10 +6,11 @@ import dataclasses
 from collections.abc import Iterable
 
 from mesa_batch.config import RunConfiguration, check_iterations
+from mesa_batch.designs._core import crossed
 from mesa_batch.errors import ConfigurationError, problem
 from mesa_batch.keys import master_seed, run_seed
 
-__all__ = ["concat", "replicate"]
+__all__ = ["concat", "design_points", "replicate"]
 
 
 def _configurations(designs: Iterable[object], what: str) -> list[RunConfiguration]:
@@ -103,19 +104,31 @@ def replicate(
         True
     """
     check_iterations(iterations)
-    points: dict[str, RunConfiguration] = {}
-    for config in _configurations([configurations], "configurations"):
-        points.setdefault(config.point_key, config)
+    points = design_points(configurations)
     fallback = master_seed(seed)
-    result: list[RunConfiguration] = []
-    for iteration in range(iterations):
-        for config in points.values():
-            run_id = len(result)
-            if config.design is not None:
-                result.append(config.with_iteration(iteration, run_id=run_id))
-                continue
-            derived = run_seed(fallback, config.point_key, iteration)
-            result.append(
-                dataclasses.replace(config, iteration=iteration, seed=derived, run_id=run_id)
-            )
-    return result
+
+    def make(config: RunConfiguration, iteration: int, run_id: int) -> RunConfiguration:
+        if config.design is not None:
+            return config.with_iteration(iteration, run_id=run_id)
+        derived = run_seed(fallback, config.point_key, iteration)
+        return dataclasses.replace(config, iteration=iteration, seed=derived, run_id=run_id)
+
+    return crossed(points, [range(iterations)] * len(points), make)
+
+
+def design_points(
+    configurations: Iterable[RunConfiguration], what: str = "configurations"
+) -> list[RunConfiguration]:
+    """The distinct design points of some configurations: the first run of each point key.
+
+    Args:
+        configurations: Configurations of any design (or several).
+        what: The argument's name, for the message when it is not a list of configurations.
+
+    Returns:
+        One configuration per design point, in the order the points first appear.
+    """
+    points: dict[str, RunConfiguration] = {}
+    for config in _configurations([configurations], what):
+        points.setdefault(config.point_key, config)
+    return list(points.values())
