@@ -250,8 +250,15 @@ def test_ctrl_c_stops_promptly_keeps_finished_runs_and_leaves_no_workers(process
         from mesa_batch import BatchRunner, Interrupted, manual
         from tests.models import SlowModel
 
+        told = []
+
+        def progress(done, failed, total):
+            if done and not told:
+                told.append(done)
+                print("one run done", flush=True)
+
         configs = manual(SlowModel, [{{"n": i, "delay": 0.05}} for i in range(400)], max_steps=4, seed=1)
-        runner = BatchRunner(configs, number_processes={processes}, display_progress=False)
+        runner = BatchRunner(configs, number_processes={processes}, display_progress=progress)
         print("started", flush=True)
         try:
             runner.run()
@@ -261,7 +268,9 @@ def test_ctrl_c_stops_promptly_keeps_finished_runs_and_leaves_no_workers(process
     """
     process = python(code, tag)
     assert process.stdout.readline().strip() == "started"
-    time.sleep(4)
+    # wait for a finished run (a pool can take seconds to start on a loaded machine), then a bit more
+    assert process.stdout.readline().strip() == "one run done"
+    time.sleep(1)
     sent = time.monotonic()
     process.send_signal(signal.SIGINT)
     out, err = process.communicate(timeout=30)
