@@ -64,6 +64,7 @@ from mesa_batch.backends import (
     cpu_count,
     executor_workers,
     local_pool,
+    lost_worker,
     requires_store,
 )
 from mesa_batch.config import RunConfiguration
@@ -280,8 +281,8 @@ class BatchRunner:
         configs = [c for c in sink.configurations if c.run_id in ids]
         task = f"check-{uuid.uuid4().hex[:6]}"
         try:
-            again = backend.submit(configs, task=task, writer=None).result()
-        except (cf.BrokenExecutor, cf.CancelledError, OSError) as error:
+            again = _settled(backend.submit(configs, task=task, writer=None), backend)
+        except Exception as error:  # the check is advisory: any failure only skips it
             sink.note(reproducibility={"checked": 0, "error": f"{type(error).__name__}: {error}"})
             return
         statuses = {s.run_id: s for s in again.statuses}
@@ -656,6 +657,16 @@ class _Watch:
             yield _failed(batch, failure)
 
 
+def _settled(future: cf.Future[BatchResult], backend: Backend) -> BatchResult:
+    """One future's result, asking the backend every :data:`POLL` s whether it can still finish."""
+    while not cf.wait([future], timeout=POLL).done:
+        gone = backend.unfinished([future])
+        if future in gone:
+            future.cancel()
+            raise gone[future]
+    return future.result()
+
+
 def _outcome(
     future: cf.Future[BatchResult],
     batch: list[RunConfiguration],
@@ -673,7 +684,8 @@ def _outcome(
             return None
         return _failed(batch, Failure.from_exception(Stage.WORKER, error))
     except Exception as error:
-        return _failed(batch, Failure.from_exception(Stage.TRANSPORT, error))
+        stage = Stage.WORKER if lost_worker(error) else Stage.TRANSPORT
+        return _failed(batch, Failure.from_exception(stage, error))
 
 
 def _failed(batch: Sequence[RunConfiguration], failure: Failure) -> BatchResult:

@@ -137,7 +137,7 @@ class ExecutorBackend(Backend):
         return future
 
     def unfinished(self, futures: Iterable[cf.Future[BatchResult]]) -> dict[Any, BaseException]:
-        """Ask the executor, if it can tell (it has a method ``unfinished(futures)``)."""
+        """Ask the executor, if it can tell (:class:`~mesa_batch.backends.DaskExecutor`)."""
         check = getattr(self.executor, "unfinished", None)
         return {} if check is None else dict(check(futures))
 
