@@ -13,6 +13,8 @@ import time
 import pytest
 
 from mesa_batch import BatchRunner, ConfigurationError, Results, RunFailedWarning, manual
+from mesa_batch.backends import local_pool
+from mesa_batch.execute import execute_batch
 from tests.models import HangingModel, SlowModel
 
 LIMIT = 1.0
@@ -39,6 +41,23 @@ def test_a_run_that_never_ends_is_stopped_at_stage_timeout_and_the_sweep_goes_on
     assert "retry_failed=True" in failure.message
     assert sorted(results.model["run_id"].unique()) == [0, 2, 3, 4]
     assert results.runs.loc[1, "steps"] == 1  # the step it hung in did not count
+
+
+@pytest.mark.parametrize("where", ["here", "pool"])
+def test_the_batch_mates_of_a_timed_out_run_run_on_in_its_batch(where):
+    batch = hanging("sleep", sizes=(1, 3, 2))
+    if where == "here":
+        result = execute_batch(batch, run_timeout=LIMIT)
+    else:
+        pool = local_pool(2, run_timeout=LIMIT)
+        result = pool.submit(batch, task="mates", writer=None).result(timeout=120)
+    assert [(s.run_id, s.status) for s in result.statuses] == [
+        (0, "succeeded"),
+        (1, "failed"),
+        (2, "succeeded"),
+    ]
+    assert result.statuses[1].failure.stage == "timeout"
+    assert sorted(set(result.tables["model"]["run_id"])) == [0, 2]
 
 
 def test_a_timed_out_run_is_kept_by_a_resume_and_rerun_by_retry_failed(tmp_path):
