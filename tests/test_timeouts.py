@@ -84,16 +84,21 @@ def test_a_timed_out_run_is_kept_by_a_resume_and_rerun_by_retry_failed(tmp_path)
     assert sorted(results.model["run_id"].unique()) == [0, 1, 2, 3, 4]
 
 
-def test_a_worker_the_limit_cannot_stop_is_killed_and_its_batch_mates_are_kept():
+def test_a_worker_the_limit_cannot_stop_is_killed_and_its_batch_mates_are_kept(tmp_path):
     # SIGALRM blocked: no timer reaches the run; the pool kills the stuck worker after
     # LIMIT + KILL_GRACE without news, replaces the pool and reruns what was in flight alone
     configs = hanging("blocked", sizes=(1, 3, 2, 1, 2, 1))
-    runner = BatchRunner(configs, number_processes=2, display_progress=False, run_timeout=LIMIT)
+    store = tmp_path / "store"
+    runner = BatchRunner(
+        configs, number_processes=2, display_progress=False, store=store, run_timeout=LIMIT
+    )
     with pytest.warns(RunFailedWarning, match="1 of 6 runs failed"):
-        results = runner.run()
+        runner.run()
+    results = Results.open(store)
     (failure,) = results.failures
     assert (failure.run_id, failure.stage) == (1, "timeout")
     assert "by killing its worker process, which did not stop it" in failure.message
+    assert results.runs["failure_stage"].fillna("").tolist() == ["", "timeout", "", "", "", ""]
     assert sorted(results.model["run_id"].unique()) == [0, 2, 3, 4, 5]
 
 
