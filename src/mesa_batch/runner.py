@@ -208,6 +208,9 @@ class BatchRunner:
             StoreConflictError: The configurations do not fit the store.
             StoreWriteError: The store could not be written (e.g. the disk is full); every run
                 committed before is kept, and running again resumes.
+            ExecutorBrokenError: The executor passed in broke (a worker of a
+                ``ProcessPoolExecutor`` died) or its Dask cluster has no worker left; every
+                run that finished is kept, and running again with a working executor resumes.
         """
         warm = self._warm_up()
         try:
