@@ -414,3 +414,37 @@ class ExitingModel(mesa.Model):
                 sys.exit(5)
             os._exit(7)
         self.datacollector.collect(self)
+
+
+class HangingModel(mesa.Model):
+    """Never ends its step ``at_step`` when ``n`` equals ``hang_on``; other steps are quick.
+
+    ``how`` is ``"sleep"`` (sleeps for an hour), ``"loop"`` (a busy loop that never ends),
+    ``"blocked"`` (blocks SIGALRM in its thread, then sleeps for an hour: no signal timer
+    reaches it) or ``"slow"`` (sleeps ``slow`` seconds, then goes on).
+    """
+
+    def __init__(self, n=1, hang_on=3, how="sleep", slow=2.0, *, at_step=2, rng=None):
+        super().__init__(rng=rng)
+        self.n = n
+        self.hang_on = hang_on
+        self.how = how
+        self.slow = slow
+        self.at_step = at_step
+        self.steps_made = 0
+        self.datacollector = mesa.DataCollector(model_reporters={"n": "n"})
+        self.datacollector.collect(self)
+
+    def step(self) -> None:
+        import signal
+        import time
+
+        self.steps_made += 1
+        if self.n == self.hang_on and self.steps_made == self.at_step:
+            if self.how == "loop":
+                while True:
+                    pass
+            if self.how == "blocked":
+                signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGALRM})
+            time.sleep(self.slow if self.how == "slow" else 3600)
+        self.datacollector.collect(self)

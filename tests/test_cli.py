@@ -341,3 +341,59 @@ def test_a_run_that_ends_its_process_never_exits_0(tmp_path, processes):
     assert done.returncode != 0, done.stderr
     counts = Results.open(tmp_path / "store").counts()
     assert counts["failed"] + counts["pending"] >= 1
+
+
+HANGING = """
+    [experiment]
+    model = "tests.models:HangingModel"
+    store = "store"
+    seed = 1
+    max_steps = 3
+
+    [design]
+    kind = "full_factorial"
+
+    [design.parameters]
+    n = [1, 3, 2]
+
+    [execution]
+    processes = 1
+"""
+
+
+def test_run_timeout_from_the_command_line_or_the_file_stops_a_hung_run(tmp_path):
+    path = experiment(tmp_path, HANGING)  # run 1 sleeps for an hour in its step 2
+    done = cli("run", path, "--run-timeout", "1.5", timeout=120)
+    assert done.returncode == 1, done.stderr
+    runs = Results.open(tmp_path / "store").runs
+    assert runs["status"].tolist() == ["succeeded", "failed", "succeeded"]
+    assert runs["failure_stage"][1] == "timeout"
+    assert "run_timeout=1.5 s" in runs["failure_message"][1]
+    # the file's limit, and a resume that does not wait on the timed-out run
+    filed = experiment(tmp_path, HANGING + "    run_timeout = 1\n", name="filed.toml")
+    again = cli("run", filed, "--retry-failed", timeout=120)
+    assert again.returncode == 1, again.stderr
+    runs = Results.open(tmp_path / "store").runs
+    assert "run_timeout=1 s" in runs["failure_message"][1]
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        (
+            "-1",
+            (
+                "error: --run-timeout must be a positive number of seconds (none given: no "
+                "limit); received -1.0. Pass e.g. --run-timeout 60 to stop any run"
+            ),
+        ),
+        ("0", "received 0.0. Pass e.g. --run-timeout 60"),
+        ("abc", "Invalid value for '--run-timeout': Input should be a valid number"),
+    ],
+)
+def test_a_bad_run_timeout_is_refused_before_anything_runs(tmp_path, value, message):
+    path = experiment(tmp_path, HANGING)
+    done = cli("run", path, "--run-timeout", value)
+    assert done.returncode == 2
+    assert message in " ".join(done.stderr.split()), done.stderr
+    assert not (tmp_path / "store").exists()

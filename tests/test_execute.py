@@ -77,11 +77,11 @@ def test_interrupt_returns_what_finished_when_asked(monkeypatch):
 
     real = execute.execute_run
 
-    def interrupt_on_second(config):
+    def interrupt_on_second(config, **options):
         calls["n"] += 1
         if calls["n"] == 2:
             raise KeyboardInterrupt
-        return real(config)
+        return real(config, **options)
 
     monkeypatch.setattr(execute, "execute_run", interrupt_on_second)
     result = execute_batch(configs, stop_on_interrupt=True)

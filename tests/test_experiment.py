@@ -71,3 +71,28 @@ def test_a_design_table_builds_its_design(tmp_path):
     configs = configurations(path)
     assert len(configs) == 3 * 3
     assert configs[0].design.options["num_levels"] == 6
+
+
+@pytest.mark.parametrize(
+    ("value", "received"),
+    [("-1", "-1"), ("0", "0"), ('"abc"', "'abc'"), ("true", "True"), ("inf", "inf")],
+)
+def test_run_timeout_is_checked_with_its_line(tmp_path, value, received):
+    path = write(
+        tmp_path,
+        f'[design]\nkind = "full_factorial"\n[design.parameters]\nn = 3\n'
+        f"[execution]\nrun_timeout = {value}\n",
+    )
+    with pytest.raises(
+        ExperimentError,
+        match=rf"line 9: execution\.run_timeout: must be a positive number of seconds \(none "
+        rf"given: no limit\); received {received}\. Pass e\.g\. run_timeout = 60 to stop",
+    ):
+        experiment.load(path)
+
+
+def test_run_timeout_is_read_as_seconds(tmp_path):
+    body = '[design]\nkind = "full_factorial"\n[design.parameters]\nn = 3\n[execution]\n'
+    assert experiment.load(write(tmp_path, body)).execution.run_timeout is None
+    path = write(tmp_path, body + "run_timeout = 90\n")
+    assert experiment.load(path).execution.run_timeout == 90.0

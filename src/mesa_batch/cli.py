@@ -25,7 +25,7 @@ from rich.progress import (
 from rich.table import Table
 from typer.core import TyperCommand
 
-from mesa_batch.errors import MesaBatchError
+from mesa_batch.errors import MesaBatchError, problem
 
 OK, FAILED_RUNS, USAGE, INTERRUPTED = 0, 1, 2, 130
 
@@ -141,6 +141,15 @@ def run(  # noqa: PLR0917 - typer passes options by position
             help="Start a new store: the existing one is moved aside to STORE.replaced-<time>.",
         ),
     ] = False,
+    run_timeout: Annotated[
+        float | None,
+        typer.Option(
+            "--run-timeout",
+            help="Seconds a run may take; a run past it fails at stage timeout "
+            "(default: the file's [execution] run_timeout, else no limit).",
+            metavar="SECONDS",
+        ),
+    ] = None,
 ) -> None:
     """Run an experiment into its store; running it again resumes it.
 
@@ -152,9 +161,24 @@ def run(  # noqa: PLR0917 - typer passes options by position
 
     from mesa_batch import experiment  # noqa: PLC0415
     from mesa_batch.errors import Interrupted, SeedAdoptedWarning  # noqa: PLC0415
-    from mesa_batch.runner import BatchRunner  # noqa: PLC0415
+    from mesa_batch.runner import BatchRunner, check_timeout  # noqa: PLC0415
 
+    try:
+        limit = check_timeout(run_timeout, "--run-timeout", "--run-timeout 60")
+    except MesaBatchError as error:
+        raise _fail(str(error)) from None
     loaded, configs = _load(file, seed)
+    limit = limit if limit is not None else loaded.execution.run_timeout
+    if limit is not None and loaded.replications is not None:
+        raise _fail(
+            problem(
+                "run_timeout",
+                "cannot be used with a [replications] table yet (replicate_until has no run "
+                "time limit)",
+                limit,
+                "Remove --run-timeout and [execution] run_timeout, or the [replications] table.",
+            )
+        )
     directory = store or experiment.store_of(loaded, file)
     execution = loaded.execution
     client = _client(execution.scheduler) if execution.scheduler else None
@@ -169,6 +193,7 @@ def run(  # noqa: PLR0917 - typer passes options by position
             retry_failed=retry_failed or execution.retry_failed,
             replace_store=fresh,
             executor=client,
+            run_timeout=limit,
         )
         try:
             with warnings.catch_warnings(record=True) as caught:

@@ -15,6 +15,16 @@ collect        finding the model's data source, collecting the configuration's
                reporters, reading the model's data into columnar tables
 =============  ================================================================
 
+With a time limit (``run_timeout``, seconds), a run past it is stopped and recorded as failed at
+stage ``timeout``; its batch goes on with the next run. In the main thread of a process with
+``signal.setitimer`` (the calling process, local pool workers, MPI workers; not Windows), a
+``SIGALRM`` timer interrupts the run wherever Python code runs, a ``step()`` that sleeps or
+loops forever included; its handler is installed only for that run and the previous handler
+and timer are restored after. Elsewhere (a Dask worker's thread, a thread of yours, Windows),
+the limit is checked between steps: a single ``step()`` that never returns is not stopped
+there. A run stuck in C code that never returns to Python is not stopped by either (a local
+pool kills its worker: see :mod:`mesa_batch.runner`).
+
 A batch returns one :class:`RunStatus` per run and, per table, the rows of all its runs as
 columns (numpy arrays), tagged with ``run_id``: data never travels as one dict per row. With a
 store, the worker commits the batch's rows to it (:class:`Writer`) and returns only the
@@ -23,9 +33,12 @@ statuses.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import signal
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Protocol
 
 import numpy as np
@@ -35,14 +48,35 @@ from mesa_batch.columns import Columns, concat_columns
 from mesa_batch.config import RunConfiguration
 from mesa_batch.outcomes import Failure, RunStatus, Stage, Status
 
-__all__ = ["BatchResult", "execute_batch", "execute_run"]
+__all__ = ["BatchResult", "RunTimeout", "execute_batch", "execute_run", "timeout_message"]
 
 
-def execute_run(config: RunConfiguration) -> tuple[RunStatus, dict[str, Columns]]:
+class RunTimeout(BaseException):
+    """Raised inside a run that took longer than its time limit (``run_timeout``).
+
+    A ``BaseException``, so that a model's own ``except Exception`` does not swallow it.
+    """
+
+
+def timeout_message(seconds: float, where: str) -> str:
+    """The message of a run stopped at its time limit, with the way to raise the limit."""
+    return (
+        f"the run took longer than run_timeout={seconds:g} s and was stopped {where}. "
+        "If it needs longer, raise the limit (BatchRunner(run_timeout=...), run_timeout in "
+        "the experiment file's [execution] table, or mesa-batch run --run-timeout) and run "
+        "it again with retry_failed=True (--retry-failed)"
+    )
+
+
+def execute_run(
+    config: RunConfiguration, *, run_timeout: float | None = None
+) -> tuple[RunStatus, dict[str, Columns]]:
     """Run one configuration; failures are returned, not raised.
 
     Args:
         config: The run configuration.
+        run_timeout: Seconds the run may take (None: no limit); past it the run is stopped
+            and fails at stage ``timeout`` (see the module docstring for how).
 
     Returns:
         The run's status and its tables (empty when it failed).
@@ -50,25 +84,28 @@ def execute_run(config: RunConfiguration) -> tuple[RunStatus, dict[str, Columns]
     start = time.perf_counter()
     stage, steps, model_time = Stage.INSTANTIATE, 0, 0.0
     try:
-        model = instantiate(config)
-        model_time = time.perf_counter() - start
-        stage = Stage.COLLECT
-        source = open_source(model, config)
-        source.after_step(model, 0)
-        while steps < config.max_steps and model.running:
-            source.before_step(steps + 1)
-            stage = Stage.RUN
-            tick = time.perf_counter()
-            model.step()
-            model_time += time.perf_counter() - tick
-            steps += 1
+        with _time_limit(run_timeout, lambda: _where(stage, steps)) as check:
+            model = instantiate(config)
+            model_time = time.perf_counter() - start
             stage = Stage.COLLECT
-            source.after_step(model, steps)
-        tables = source.tables(model, steps)
+            source = open_source(model, config)
+            source.after_step(model, 0)
+            while steps < config.max_steps and model.running:
+                check()
+                source.before_step(steps + 1)
+                stage = Stage.RUN
+                tick = time.perf_counter()
+                model.step()
+                model_time += time.perf_counter() - tick
+                steps += 1
+                stage = Stage.COLLECT
+                source.after_step(model, steps)
+            tables = source.tables(model, steps)
     except KeyboardInterrupt:
         raise
     except BaseException as error:  # SystemExit too: a model's sys.exit() fails its run only
-        failure = Failure.from_exception(stage, error)
+        failed_at = Stage.TIMEOUT if isinstance(error, RunTimeout) else stage
+        failure = Failure.from_exception(failed_at, error)
         return _status(
             config,
             status=Status.FAILED,
@@ -80,6 +117,64 @@ def execute_run(config: RunConfiguration) -> tuple[RunStatus, dict[str, Columns]
     return _status(
         config, status=Status.SUCCEEDED, steps=steps, start=start, model_time=model_time
     ), tables
+
+
+@contextlib.contextmanager
+def _time_limit(seconds: float | None, where: Callable[[], str]) -> Iterator[Callable[[], None]]:
+    """Limit the run inside to ``seconds``; yield the check to call between steps.
+
+    In the main thread, with ``signal.setitimer``, a ``SIGALRM`` timer raises
+    :class:`RunTimeout` wherever the run is; the previous handler and timer are restored after
+    (a timer of the caller's that came due meanwhile fires right after). Elsewhere only the
+    check between steps stops the run.
+    """
+    if seconds is None:
+        yield _no_check
+        return
+    deadline = time.perf_counter() + seconds
+
+    def check() -> None:
+        if time.perf_counter() >= deadline:
+            raise RunTimeout(timeout_message(seconds, where()))
+
+    if threading.current_thread() is not threading.main_thread() or not hasattr(
+        signal, "setitimer"
+    ):
+        yield check
+        return
+    armed = True
+
+    def alarm(signum: int, frame: object) -> None:
+        if armed:
+            raise RunTimeout(timeout_message(seconds, where()))
+
+    previous = signal.signal(signal.SIGALRM, alarm)
+    started = time.perf_counter()
+    outer, interval = signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield check
+    finally:
+        try:
+            armed = False
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, previous)
+            if outer > 0:  # the caller's timer, less the time this run took
+                left = outer - (time.perf_counter() - started)
+                signal.setitimer(signal.ITIMER_REAL, max(left, 1e-6), interval)
+
+
+def _where(stage: str, steps: int) -> str:
+    """Where a run is, for the message of a run stopped there."""
+    if stage == Stage.INSTANTIATE:
+        return "while its model was built"
+    if stage == Stage.RUN:
+        return f"in step {steps + 1}"
+    return f"after {steps} steps"
+
+
+def _no_check() -> None:
+    """No time limit: nothing to check."""
 
 
 def _status(
@@ -146,6 +241,7 @@ def execute_batch(
     task: str = "",
     writer: Writer | None = None,
     stop_on_interrupt: bool = False,
+    run_timeout: float | None = None,
 ) -> BatchResult:
     """Run a batch of configurations one after the other.
 
@@ -158,6 +254,7 @@ def execute_batch(
         writer: Commit the batch to a store; the result then carries only the statuses.
         stop_on_interrupt: Return what finished when KeyboardInterrupt arrives, instead of
             raising it (used when the batch runs in the calling process).
+        run_timeout: Seconds each run may take (None: no limit), see :func:`execute_run`.
 
     Returns:
         The batch's statuses and columnar tables.
@@ -168,7 +265,7 @@ def execute_batch(
     interrupted = False
     for config in configs:
         try:
-            status, tables = execute_run(config)
+            status, tables = execute_run(config, run_timeout=run_timeout)
         except KeyboardInterrupt:
             if not stop_on_interrupt:
                 raise

@@ -20,6 +20,7 @@ height = 10                       #        values, distribution
 
 [execution]
 processes = 2                     # or "all"; or scheduler = "tcp://host:8786" (Dask)
+run_timeout = 60                  # optional: seconds a run may take (stage "timeout" past it)
 
 [reporters.model]                 # optional: collect these instead of the model's own collector
 Gini = "gini"                     # an attribute, or { function = "package.module:function" }
@@ -111,6 +112,17 @@ class Execution(_Strict):
     processes: PositiveInt | Literal["all"] = "all"
     scheduler: str | None = None
     retry_failed: bool = False
+    run_timeout: float | None = None  # BatchRunner's run_timeout (seconds)
+
+    @field_validator("run_timeout", mode="before")
+    @classmethod
+    def _timeout(cls, value: object) -> object:
+        from mesa_batch.runner import check_timeout  # noqa: PLC0415
+
+        try:
+            return check_timeout(value, "run_timeout", "run_timeout = 60")
+        except MesaBatchError as error:
+            raise ValueError(str(error).removeprefix("run_timeout ")) from None
 
 
 class Replications(_Strict):

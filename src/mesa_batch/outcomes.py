@@ -3,8 +3,9 @@
 =============  ==============================================================
 ``Status``     ``succeeded``, ``failed``, or ``pending`` (planned, not finished)
 ``Stage``      where a run failed: ``instantiate``, ``run``, ``collect`` (the model's
-               own stages), ``worker`` (its worker process died) or ``transport``
-               (its batch could not be sent or returned)
+               own stages), ``timeout`` (it ran past ``run_timeout``), ``worker``
+               (its worker process died) or ``transport`` (its batch could not be
+               sent or returned)
 ``Failure``    why a run failed: stage, exception type, message, traceback
 ``RunStatus``  the small record that travels back for every finished run
 =============  ==============================================================
@@ -39,6 +40,7 @@ class Stage(enum.StrEnum):
     INSTANTIATE = "instantiate"
     RUN = "run"
     COLLECT = "collect"
+    TIMEOUT = "timeout"
     WORKER = "worker"
     TRANSPORT = "transport"
 
@@ -53,8 +55,9 @@ class Failure:
 
     Attributes:
         stage: A :class:`Stage` value: ``"instantiate"``, ``"run"``, ``"collect"``, or, for
-            failures outside the model, ``"worker"`` (its worker process died) and
-            ``"transport"`` (its batch could not be sent or returned).
+            failures outside the model, ``"timeout"`` (it ran past the runner's
+            ``run_timeout``), ``"worker"`` (its worker process died) and ``"transport"``
+            (its batch could not be sent or returned).
         exception_type: The exception's class name, e.g. ``"ZeroDivisionError"``.
         message: ``str(exception)``.
         traceback: The formatted traceback.

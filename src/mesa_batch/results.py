@@ -98,7 +98,7 @@ class RunFailure:
 
     @property
     def stage(self) -> str:
-        """Where it failed: ``instantiate``, ``run``, ``collect``, ``worker`` or ``transport``."""
+        """Where it failed: a :class:`~mesa_batch.outcomes.Stage` (``run``, ``timeout``, ...)."""
         return self.failure.stage
 
     @property

@@ -22,6 +22,16 @@ batches it was running becomes a suspect; the pool is replaced and the suspects 
 at a time, each alone in the pool. A suspect that kills its worker again is recorded as failed
 (stage ``worker``); the others complete normally.
 
+With ``run_timeout``, each run is stopped inside its worker when it runs past the limit (see
+:mod:`mesa_batch.execute`) and fails at stage ``timeout``; its batch goes on. A local pool also
+watches for a worker the limit cannot stop (stuck in C code, signals blocked): when no batch
+has come back for ``run_timeout`` times the runs of the largest batch in flight plus
+``KILL_GRACE`` seconds, every worker is killed, the pool is replaced and the runs that were in
+flight become suspects, rerun alone; a suspect that overruns its limit alone is recorded as
+failed at stage ``timeout``. With an executor that can tell (Dask), the runner also asks now and
+then which of its batches can no longer finish (their task erred, no worker is left) instead
+of waiting on them forever.
+
 Ctrl-C stops the sweep within seconds: queued batches are cancelled, the pool's workers are
 killed, and :class:`Interrupted` (a ``KeyboardInterrupt``) is raised carrying the results of
 every run that finished (also kept in :attr:`BatchRunner.results`).
@@ -33,6 +43,7 @@ import array
 import concurrent.futures as cf
 import contextlib
 import itertools
+import math
 import os
 import pathlib
 import signal
@@ -42,7 +53,7 @@ import uuid
 import warnings
 from collections import deque
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
-from typing import Any
+from typing import Any, Final
 
 from mesa_batch.backends import (
     Backend,
@@ -53,6 +64,7 @@ from mesa_batch.backends import (
     cpu_count,
     executor_workers,
     local_pool,
+    lost_worker,
     requires_store,
 )
 from mesa_batch.config import RunConfiguration
@@ -65,12 +77,18 @@ from mesa_batch.errors import (
     check_int,
     problem,
 )
-from mesa_batch.execute import BatchResult, Writer
+from mesa_batch.execute import BatchResult, Writer, timeout_message
 from mesa_batch.outcomes import Failure, RunStatus, Stage, Status
 from mesa_batch.results import Results, merge_chunks
 from mesa_batch.store.session import Session, open_session, release_arrow_memory
 
 __all__ = ["BatchRunner", "Interrupted", "RunFailedWarning"]
+
+#: Seconds, beyond its runs' time limits, a local pool may go without news of any batch
+#: before its workers are killed as stuck (it covers starting workers and writing parts).
+KILL_GRACE: Final = 10.0
+#: Seconds between two questions to an executor about batches that can no longer finish.
+POLL: Final = 2.0
 
 
 class BatchRunner:
@@ -101,6 +119,13 @@ class BatchRunner:
             about 2% of the sweep's time (at least one, at most 50); 0 none. A mismatch warns
             once (:class:`~mesa_batch.NotReproducibleWarning`) and is recorded in the store
             and in ``results.reproducible``.
+        run_timeout: Seconds a run may take (a positive number; None, the default: no limit).
+            A run past it is stopped and recorded as failed at stage ``timeout``, and the sweep
+            goes on; ``retry_failed=True`` runs it again (with a larger limit, say). In the
+            calling process and in a local pool's workers a ``step()`` that never returns is
+            stopped too (a signal timer, on the main thread, not on Windows); on other
+            executors (Dask's worker threads) the limit is checked between steps. A local pool
+            kills a worker the limit cannot stop; see ``docs/running.md``.
 
     Examples:
         >>> from mesa.examples import BoltzmannWealth
@@ -124,8 +149,10 @@ class BatchRunner:
         replace_store: bool = False,
         executor: Any = None,
         reproducibility_checks: int | None = None,
+        run_timeout: float | None = None,
     ):
         self.configurations = _checked(configurations)
+        self.run_timeout = check_timeout(run_timeout)
         self.number_processes = _check_processes(number_processes)
         self.display_progress = (
             display_progress if callable(display_progress) else bool(display_progress)
@@ -181,6 +208,9 @@ class BatchRunner:
             StoreConflictError: The configurations do not fit the store.
             StoreWriteError: The store could not be written (e.g. the disk is full); every run
                 committed before is kept, and running again resumes.
+            ExecutorBrokenError: The executor passed in broke (a worker of a
+                ``ProcessPoolExecutor`` died) or its Dask cluster has no worker left; every
+                run that finished is kept, and running again with a working executor resumes.
         """
         warm = self._warm_up()
         try:
@@ -254,8 +284,8 @@ class BatchRunner:
         configs = [c for c in sink.configurations if c.run_id in ids]
         task = f"check-{uuid.uuid4().hex[:6]}"
         try:
-            again = backend.submit(configs, task=task, writer=None).result()
-        except (cf.BrokenExecutor, cf.CancelledError, OSError) as error:
+            again = _settled(backend.submit(configs, task=task, writer=None), backend)
+        except Exception as error:  # the check is advisory: any failure only skips it
             sink.note(reproducibility={"checked": 0, "error": f"{type(error).__name__}: {error}"})
             return
         statuses = {s.run_id: s for s in again.statuses}
@@ -323,18 +353,21 @@ class BatchRunner:
         workers = min(self.number_processes or cpu_count(), len(self.configurations))
         if workers < 2:
             return None
-        backend = local_pool(workers)
+        backend = local_pool(workers, run_timeout=self.run_timeout)
         backend.warm_up()
         return backend
 
     def _backend(self, runs: int) -> Backend:
+        limit = self.run_timeout
         if self.executor is not None:
-            return ExecutorBackend(self.executor, executor_workers(self.executor))
+            return ExecutorBackend(
+                self.executor, executor_workers(self.executor), run_timeout=limit
+            )
         workers = self.number_processes or cpu_count()
         workers = min(workers, max(1, runs))
         if workers == 1:
-            return SerialBackend()
-        return local_pool(workers)
+            return SerialBackend(run_timeout=limit)
+        return local_pool(workers, run_timeout=limit)
 
 
 class _Finished:
@@ -477,6 +510,33 @@ def _checked(configurations: Iterable[RunConfiguration]) -> list[RunConfiguratio
     return configs
 
 
+def check_timeout(
+    run_timeout: object, what: str = "run_timeout", example: str = "run_timeout=60"
+) -> float | None:
+    """Check a run time limit: None, or a positive, finite number of seconds (not a bool).
+
+    ``what`` names it in the message and ``example`` shows a good value, as the caller spells
+    them (``--run-timeout``, ``--run-timeout 60`` on the command line).
+
+    Raises:
+        ConfigurationError: It is not.
+    """
+    if run_timeout is None:
+        return None
+    number = isinstance(run_timeout, int | float) and not isinstance(run_timeout, bool)
+    seconds = float(run_timeout) if number else math.nan  # type: ignore[arg-type]
+    if not math.isfinite(seconds) or seconds <= 0:
+        raise ConfigurationError(
+            problem(
+                what,
+                "must be a positive number of seconds (none given: no limit)",
+                run_timeout,
+                f"Pass e.g. {example} to stop any run that takes longer than a minute.",
+            )
+        )
+    return seconds
+
+
 def _check_processes(number_processes: object) -> int | None:
     if number_processes is None:
         return None
@@ -494,7 +554,9 @@ def _dispatch(
 ) -> Generator[BatchResult, None, None]:
     """Run every configuration through the backend; yield each batch's result as it finishes.
 
-    Keeps at most ``backend.in_flight`` batches in flight, sizes batches from measured run times, and isolates the runs of batches whose worker died (module docstring).
+    Keeps at most ``backend.in_flight`` batches in flight, sizes batches from measured run
+    times, isolates the runs of batches whose worker died, and never waits on a batch that can
+    no longer finish (module docstring).
     """
     tasks = itertools.count()
     waiting = deque(configs)
@@ -502,6 +564,7 @@ def _dispatch(
     in_flight: dict[cf.Future[BatchResult], tuple[list[RunConfiguration], bool]] = {}
     sizer = BatchSizer(backend.workers)
     limit = backend.in_flight
+    watch = _Watch(backend)
     try:
         while waiting or suspects or in_flight:
             if suspects and not in_flight:  # a suspect runs alone: nothing else is in flight
@@ -513,7 +576,13 @@ def _dispatch(
                 batch = [waiting.popleft() for _ in range(sizer.size(len(waiting)))]
                 task = f"{next(tasks):06d}-{uuid.uuid4().hex[:6]}"
                 in_flight[backend.submit(batch, task=task, writer=writer)] = (batch, False)
-            done, _ = cf.wait(in_flight, return_when=cf.FIRST_COMPLETED)
+            done, _ = cf.wait(
+                in_flight, timeout=watch.timeout(in_flight), return_when=cf.FIRST_COMPLETED
+            )
+            if not done:
+                yield from watch.settle(in_flight, suspects)
+                continue
+            watch.news()
             for future in done:
                 batch, alone = in_flight.pop(future)
                 result = _outcome(future, batch, alone, suspects, backend)
@@ -523,6 +592,82 @@ def _dispatch(
     finally:
         for future in in_flight:
             future.cancel()
+
+
+class _Watch:
+    """Keeps the dispatch loop from waiting forever on batches that cannot finish.
+
+    A pool the runner owns, with a time limit, is killed when no batch came back for longer
+    than the largest batch in flight may take (``run_timeout`` per run, plus
+    :data:`KILL_GRACE`). Any backend is asked every :data:`POLL` seconds which of its batches
+    can no longer finish.
+    """
+
+    def __init__(self, backend: Backend):
+        self.backend = backend
+        self.kills = backend.can_kill and backend.run_timeout is not None
+        self.last_news = time.monotonic()
+
+    def news(self) -> None:
+        """A batch came back."""
+        self.last_news = time.monotonic()
+
+    def _budget(self, in_flight: dict[Any, tuple[list[RunConfiguration], bool]]) -> float:
+        largest = max((len(batch) for batch, _ in in_flight.values()), default=1)
+        return largest * (self.backend.run_timeout or 0.0) + KILL_GRACE
+
+    def timeout(self, in_flight: dict[Any, tuple[list[RunConfiguration], bool]]) -> float:
+        """How long the loop may wait for the next batch before looking again."""
+        if not self.kills:
+            return POLL
+        left = self._budget(in_flight) - (time.monotonic() - self.last_news)
+        return max(0.01, min(left, POLL))
+
+    def settle(
+        self,
+        in_flight: dict[cf.Future[BatchResult], tuple[list[RunConfiguration], bool]],
+        suspects: deque[RunConfiguration],
+    ) -> Iterator[BatchResult]:
+        """Yield the results of batches that cannot finish; kill a stuck pool."""
+        for future, error in self.backend.unfinished(list(in_flight)).items():
+            batch, _ = in_flight.pop(future)
+            future.cancel()
+            self.news()
+            yield _failed(batch, Failure.from_exception(Stage.WORKER, error))
+        if not self.kills or not in_flight:
+            return
+        if time.monotonic() - self.last_news < self._budget(in_flight):
+            return
+        stuck = list(in_flight.values())
+        in_flight.clear()
+        self.backend.kill()
+        self.news()
+        for batch, alone in stuck:
+            if not alone:
+                suspects.extend(batch)
+                continue
+            seconds = self.backend.run_timeout or 0.0
+            failure = Failure(
+                stage=Stage.TIMEOUT,
+                exception_type="RunTimeout",
+                message=timeout_message(
+                    seconds,
+                    f"by killing its worker process, which did not stop it (no news of it "
+                    f"for {seconds + KILL_GRACE:g} s: stuck in C code, or signals blocked)",
+                ),
+                traceback="",
+            )
+            yield _failed(batch, failure)
+
+
+def _settled(future: cf.Future[BatchResult], backend: Backend) -> BatchResult:
+    """One future's result, asking the backend every :data:`POLL` s whether it can still finish."""
+    while not cf.wait([future], timeout=POLL).done:
+        gone = backend.unfinished([future])
+        if future in gone:
+            future.cancel()
+            raise gone[future]
+    return future.result()
 
 
 def _outcome(
@@ -542,7 +687,8 @@ def _outcome(
             return None
         return _failed(batch, Failure.from_exception(Stage.WORKER, error))
     except Exception as error:
-        return _failed(batch, Failure.from_exception(Stage.TRANSPORT, error))
+        stage = Stage.WORKER if lost_worker(error) else Stage.TRANSPORT
+        return _failed(batch, Failure.from_exception(stage, error))
 
 
 def _failed(batch: Sequence[RunConfiguration], failure: Failure) -> BatchResult:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import importlib.util
+import json
 import os
 import pathlib
 import shutil
@@ -16,13 +17,20 @@ import threading
 import pandas as pd
 import pytest
 
-from mesa_batch import BatchRunner, ConfigurationError, Results, full_factorial, manual
-from mesa_batch.backends import RayExecutor, adapt_executor, executor_workers
+from mesa_batch import (
+    BatchRunner,
+    ConfigurationError,
+    Results,
+    RunFailedWarning,
+    full_factorial,
+    manual,
+)
+from mesa_batch.backends import DaskExecutor, RayExecutor, adapt_executor, executor_workers
 from mesa_batch.errors import ExecutorBrokenError, MissingExtraError
 from mesa_batch.store import read_log
 from tests.conftest import backend_missing
 from tests.helpers import ROOT
-from tests.models import CrashingModel, MoneyModel, RandomModel
+from tests.models import CrashingModel, MoneyModel, RandomModel, SlowModel
 
 HAS_DASK = importlib.util.find_spec("distributed") is not None
 HAS_MPI = importlib.util.find_spec("mpi4py") is not None and shutil.which(
@@ -114,11 +122,14 @@ def dask_client():
 
 
 needs_dask = backend_missing(HAS_DASK, "dask distributed")
+#: The repository first, then the caller's path (so a checkout under test is the one imported).
+KEEP_PATH = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
 
 
 @needs_dask
 def test_dask_client_and_its_executor_give_the_same_tables(dask_client, serial, tmp_path):
     assert executor_workers(adapt_executor(dask_client)) == 2
+    assert isinstance(adapt_executor(dask_client.get_executor()), DaskExecutor)
     direct = BatchRunner(configs(), executor=dask_client, display_progress=False).run()
     same_tables(direct, serial)
     pure = dask_client.get_executor()  # pure=True: identical tasks would be merged
@@ -192,3 +203,117 @@ def test_mpi_pool_under_mpiexec(tmp_path, serial):
     )
     assert done.returncode == 0, done.stderr
     same_tables(Results.open(tmp_path / "store"), serial)
+
+
+DYING_WORKERS = """
+import json, sys, warnings
+from distributed import Client, LocalCluster
+from mesa_batch import BatchRunner, ExecutorBrokenError, manual
+from tests.models import ExitingModel
+
+if __name__ == "__main__":
+    # the issue's scenario: 6 of 11 runs end their Dask worker with os._exit(7)
+    sizes = [1, 3, 1, 3, 3, 1, 3, 1, 3, 3, 1]
+    for attempt in range(3):
+        with LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+            host="127.0.0.1", silence_logs=50,
+        ) as cluster, Client(cluster) as client:
+            points = [{"n": n, "delay": 0.05} for n in sizes]
+            configs = manual(ExitingModel, points, max_steps=3, seed=attempt)
+            runner = BatchRunner(configs, executor=client, display_progress=False)
+            stopped = None
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                try:
+                    results = runner.run()
+                except ExecutorBrokenError as error:
+                    results, stopped = runner.results, str(error)
+            runs = results.runs
+            print(json.dumps({
+                "n": sizes,
+                "status": runs["status"].tolist(),
+                "stage": runs["failure_stage"].fillna("").tolist(),
+                "type": runs["failure_type"].fillna("").tolist(),
+                "stopped": stopped,
+            }), flush=True)
+"""
+
+
+@needs_dask
+def test_dask_workers_that_die_never_leave_the_sweep_waiting(tmp_path):
+    # on the old runner this sweep hung (2 of 2 tries here, 2 of 3 in the issue): batches
+    # whose task erred or whose workers were all gone were waited on forever
+    env = {**os.environ, "PYTHONPATH": KEEP_PATH}
+    script = tmp_path / "dying.py"
+    script.write_text(DYING_WORKERS)
+    done = subprocess.run(
+        [sys.executable, str(script)],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,  # a hang fails here instead of holding CI
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    sweeps = [json.loads(line) for line in done.stdout.splitlines()]
+    assert len(sweeps) == 3
+    for sweep in sweeps:
+        for n, status, stage, kind in zip(
+            sweep["n"], sweep["status"], sweep["stage"], sweep["type"], strict=True
+        ):
+            if status == "failed":
+                assert (stage, kind) == ("worker", "KilledWorker")
+            elif status == "pending":  # only when the cluster lost every worker
+                assert "has had no worker, running or starting" in sweep["stopped"]
+            else:
+                assert (status, n) == ("succeeded", 1)
+
+
+@needs_dask
+def test_run_timeout_on_dask_stops_a_run_between_steps(dask_client):
+    points = [{"n": 1, "delay": 0.1}, {"n": 2, "delay": 0.0}]
+    configs = manual(SlowModel, points, max_steps=5000, seed=1)
+    runner = BatchRunner(configs, executor=dask_client, display_progress=False, run_timeout=2)
+    with pytest.warns(RunFailedWarning, match="1 of 2 runs failed"):
+        results = runner.run()
+    (failure,) = results.failures
+    assert (failure.run_id, failure.stage, failure.exception_type) == (0, "timeout", "RunTimeout")
+    assert "longer than run_timeout=2 s and was stopped after" in failure.message
+    assert results.runs.loc[1, "status"] == "succeeded"
+
+
+@backend_missing(bool(HAS_MPI), "mpi4py with an MPI (mpiexec)")
+def test_run_timeout_under_mpiexec_stops_a_hung_step(tmp_path):
+    # MPI workers run batches in their main thread: the signal timer stops an hour's sleep
+    script = tmp_path / "sweep.py"
+    script.write_text(
+        textwrap.dedent(
+            f"""
+            from mpi4py.futures import MPIPoolExecutor
+            from mesa_batch import BatchRunner, manual
+            from tests.models import HangingModel
+
+            if __name__ == "__main__":
+                configs = manual(HangingModel, [{{"n": n}} for n in [1, 3, 2, 1]], max_steps=3,
+                                 seed=1)
+                with MPIPoolExecutor() as executor:
+                    runner = BatchRunner(configs, executor=executor, run_timeout=2,
+                                         store={str(tmp_path / "store")!r},
+                                         display_progress=False)
+                    runner.run()
+            """
+        )
+    )
+    mpiexec = pathlib.Path(sys.executable).parent / "mpiexec"
+    command = [str(mpiexec), "-n", "3", sys.executable, "-m", "mpi4py.futures", str(script)]
+    env = {**os.environ, "PYTHONPATH": KEEP_PATH}
+    done = subprocess.run(
+        command, env=env, cwd=ROOT, capture_output=True, text=True, timeout=300, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    runs = Results.open(tmp_path / "store").runs
+    assert runs["status"].tolist() == ["succeeded", "failed", "succeeded", "succeeded"]
+    assert runs["failure_stage"][1] == "timeout"
+    assert "stopped in step 2" in runs["failure_message"][1]

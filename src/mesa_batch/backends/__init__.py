@@ -4,16 +4,19 @@
 ``local``              :class:`Backend` (``submit`` returns futures), :class:`SerialBackend`,
                        :class:`ExecutorBackend` (any executor, never shut down),
                        :class:`ProcessPoolBackend` (loky's reusable pool), :class:`BatchSizer`
-``engines``            the optional engines: :func:`adapt_executor` (a Dask ``Client``),
+``engines``            the optional engines: :func:`adapt_executor` (a Dask ``Client``
+                       becomes a :class:`DaskExecutor`), :func:`lost_worker`,
                        :func:`executor_workers`, :func:`requires_store` (MPI),
                        :class:`RayExecutor`, lazy imports with install hints (:func:`require`)
 =====================  ==================================================================
 """
 
 from mesa_batch.backends.engines import (
+    DaskExecutor,
     RayExecutor,
     adapt_executor,
     executor_workers,
+    lost_worker,
     require,
     requires_store,
 )
@@ -30,6 +33,7 @@ from mesa_batch.backends.local import (
 __all__ = [
     "Backend",
     "BatchSizer",
+    "DaskExecutor",
     "ExecutorBackend",
     "ProcessPoolBackend",
     "RayExecutor",
@@ -38,6 +42,7 @@ __all__ = [
     "cpu_count",
     "executor_workers",
     "local_pool",
+    "lost_worker",
     "require",
     "requires_store",
 ]

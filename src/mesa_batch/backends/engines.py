@@ -10,9 +10,9 @@ same store files twice.
 ======================  ===============================================================
 executor                how
 ======================  ===============================================================
-Dask distributed        a ``distributed.Client`` (used through ``client.get_executor(
-                        pure=False)``) or ``client.get_executor()``; workers need the store
-                        path on a shared file system
+Dask distributed        a ``distributed.Client`` or ``client.get_executor()``, used
+                        through :class:`DaskExecutor`; workers need the store path on a
+                        shared file system
 MPI                     ``mpi4py.futures.MPIPoolExecutor`` under ``mpiexec -n N python -m
                         mpi4py.futures script.py``; a store is required (an MPI worker that
                         dies ends the whole job: resume from the store)
@@ -27,13 +27,29 @@ and are imported only when used.
 from __future__ import annotations
 
 import concurrent.futures as cf
+import functools
 import importlib
 import os
-from typing import Any
+import threading
+import time
+from collections.abc import Iterable
+from typing import Any, Final
 
-from mesa_batch.errors import ConfigurationError, MissingExtraError, problem
+from mesa_batch.errors import ConfigurationError, ExecutorBrokenError, MissingExtraError, problem
 
-__all__ = ["RayExecutor", "adapt_executor", "executor_workers", "require", "requires_store"]
+__all__ = [
+    "DaskExecutor",
+    "RayExecutor",
+    "adapt_executor",
+    "executor_workers",
+    "lost_worker",
+    "require",
+    "requires_store",
+]
+
+#: Seconds a Dask cluster started from this process may have no worker at all (none running,
+#: none starting) before the sweep stops: its batches can no longer run.
+NO_WORKERS_GRACE: Final = 10.0
 
 
 def require(module: str, extra: str, what: str) -> Any:
@@ -58,14 +74,18 @@ def _module(executor: object) -> str:
 def adapt_executor(executor: object) -> Any:
     """Turn what the user passed into an object with ``submit`` returning futures.
 
-    A Dask ``Client`` becomes ``client.get_executor(pure=False)``; anything else with a
-    callable ``submit`` is used as it is.
+    A Dask ``Client``, or its ``client.get_executor(...)``, becomes a :class:`DaskExecutor`
+    (with the executor's options); anything else with a callable ``submit`` is used as it is.
 
     Raises:
         ConfigurationError: The object has no ``submit``.
     """
-    if _module(executor).startswith("distributed") and hasattr(executor, "get_executor"):
-        return executor.get_executor(pure=False)
+    if _module(executor).startswith("distributed"):
+        if hasattr(executor, "get_executor"):  # a Client
+            return DaskExecutor(executor)
+        client = getattr(executor, "_client", None)  # a ClientExecutor: its client and options
+        if client is not None:
+            return DaskExecutor(client, **getattr(executor, "_kwargs", {}))
     if not callable(getattr(executor, "submit", None)):
         raise ConfigurationError(
             problem(
@@ -85,7 +105,7 @@ def executor_workers(executor: object) -> int:
     Dask: the cluster's threads; MPI: its worker processes; process and thread pools: their
     ``max_workers``; otherwise the machine's CPUs.
     """
-    client = getattr(executor, "_client", None)  # distributed's ClientExecutor
+    client = getattr(executor, "_client", None)  # DaskExecutor, distributed's ClientExecutor
     if client is not None and hasattr(client, "nthreads"):
         return max(1, sum(client.nthreads().values()))
     for attribute in ("num_workers", "_max_workers"):  # mpi4py; concurrent.futures and loky
@@ -93,6 +113,130 @@ def executor_workers(executor: object) -> int:
         if isinstance(value, int) and value > 0:
             return value
     return os.cpu_count() or 1
+
+
+def lost_worker(error: BaseException) -> bool:
+    """Whether a batch's error says its worker died (Dask's ``KilledWorker``), not its code."""
+    kind = type(error)
+    return kind.__name__ == "KilledWorker" and kind.__module__.startswith("distributed")
+
+
+class DaskExecutor(cf.Executor):
+    """A Dask ``Client`` as an executor whose futures always settle.
+
+    Each ``submit`` is a Dask task (``pure=False`` unless given); its ``concurrent.futures``
+    future is settled from the Dask future's callback, whatever happens to the task (its
+    result lost with a worker and recomputed, an error while fetching it), and the Dask
+    future is released at once, so a finished batch is never recomputed when the worker that
+    held its result dies. :meth:`unfinished` tells the runner which batches can no longer
+    finish. The client stays the caller's.
+
+    Args:
+        client: A ``distributed.Client``.
+        options: ``client.submit`` options (``pure``, ``workers``, ``resources``,
+            ``retries``, ...).
+    """
+
+    def __init__(self, client: Any, **options: Any):
+        self._client = client
+        self._options = {"pure": False, **options}
+        self._tasks: dict[cf.Future[Any], Any] = {}
+        self._lock = threading.Lock()
+        self._erred: set[cf.Future[Any]] = set()
+        self._no_workers_since: float | None = None
+
+    def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> cf.Future[Any]:  # noqa: D102
+        task = self._client.submit(fn, *args, **self._options, **kwargs)
+        future: cf.Future[Any] = cf.Future()
+        with self._lock:
+            self._tasks[future] = task
+        future.add_done_callback(self._forget)
+        task.add_done_callback(functools.partial(_settle, future))
+        return future
+
+    def _forget(self, future: cf.Future[Any]) -> None:
+        """Release the Dask future of a settled one (cancelling its task if it was cancelled)."""
+        with self._lock:
+            task = self._tasks.pop(future, None)
+            self._erred.discard(future)
+        if task is not None and future.cancelled():
+            task.cancel()
+
+    def unfinished(self, futures: Iterable[cf.Future[Any]]) -> dict[cf.Future[Any], BaseException]:
+        """The pending futures whose task erred or was cancelled (seen twice, to let callbacks run).
+
+        Raises:
+            ExecutorBrokenError: The cluster started from this process has had no worker,
+                running or starting, for :data:`NO_WORKERS_GRACE` seconds.
+        """
+        gone: dict[cf.Future[Any], BaseException] = {}
+        for future in futures:
+            with self._lock:
+                task = self._tasks.get(future)
+            if task is None or future.done() or task.status not in {"error", "cancelled"}:
+                continue
+            if future in self._erred:
+                gone[future] = _error_of(task)
+            self._erred.add(future)
+        self._check_workers()
+        return gone
+
+    def _check_workers(self) -> None:
+        cluster = getattr(self._client, "cluster", None)
+        if cluster is None or len(getattr(cluster, "workers", {}) or {}) > 0:
+            self._no_workers_since = None
+            return
+        if self._client.scheduler_info().get("workers"):
+            self._no_workers_since = None
+            return
+        now = time.monotonic()
+        if self._no_workers_since is None:
+            self._no_workers_since = now
+        elif now - self._no_workers_since > NO_WORKERS_GRACE:
+            raise ExecutorBrokenError(
+                problem(
+                    "the Dask cluster passed to BatchRunner",
+                    f"has had no worker, running or starting, for {NO_WORKERS_GRACE:g} s, so "
+                    "the batches it was given can no longer run",
+                    type(cluster).__qualname__,
+                    "Every run that finished is kept (in the store, or in runner.results); "
+                    "start a cluster with workers and run again to resume.",
+                )
+            )
+
+
+def _settle(future: cf.Future[Any], task: Any) -> None:
+    """Give a Dask task's outcome to its ``concurrent.futures`` future (in Dask's callback thread)."""
+    if future.done():
+        return
+    outcome: Any = None
+    error: BaseException | None = None
+    try:
+        if task.status == "finished":
+            outcome, error = task.result(), None
+        elif task.status == "cancelled":
+            outcome, error = None, cf.CancelledError(f"the Dask task {task.key} was cancelled")
+        else:
+            outcome, error = None, _error_of(task)
+    except BaseException as failure:  # the result could not be fetched: say why
+        outcome, error = None, failure
+    try:
+        if error is None:
+            future.set_result(outcome)
+        else:
+            future.set_exception(error)
+    except cf.InvalidStateError:  # cancelled meanwhile by the runner
+        pass
+
+
+def _error_of(task: Any) -> BaseException:
+    try:
+        error = task.exception(timeout=5)
+    except BaseException as failure:
+        return failure
+    if error is None:
+        return cf.CancelledError(f"the Dask task {task.key} was {task.status}")
+    return error
 
 
 def requires_store(executor: object) -> bool:

@@ -20,7 +20,7 @@ from __future__ import annotations
 import concurrent.futures as cf
 import signal
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any, Final
 
 from mesa_batch.config import RunConfiguration
@@ -49,6 +49,10 @@ class Backend(ABC):
     workers: int = 1
     #: How many batches may be submitted and not yet finished.
     in_flight: int = 1
+    #: Seconds each run may take (None: no limit); every batch is run with it.
+    run_timeout: float | None = None
+    #: Whether :meth:`kill` can stop running batches (a pool the runner owns).
+    can_kill: bool = False
 
     @abstractmethod
     def submit(
@@ -59,18 +63,47 @@ class Backend(ABC):
     def recover(self) -> None:  # noqa: B027 - optional hook
         """Make the backend usable again after a worker process died."""
 
+    def kill(self) -> None:
+        """Stop every running batch now and be ready for new ones (only if :attr:`can_kill`).
+
+        The futures of the batches that were in flight may never finish: forget them.
+        """
+        raise NotImplementedError(f"{type(self).__qualname__} cannot kill its workers")
+
+    def unfinished(self, futures: Iterable[cf.Future[BatchResult]]) -> dict[Any, BaseException]:
+        """Which of these pending futures can no longer finish, and why (default: none).
+
+        Called now and then while the runner waits, so that it never waits on a batch whose
+        task is already gone (a Dask task that erred, say, but whose future never settled).
+        Raise when no batch can finish any more (e.g. no worker is left).
+        """
+        return {}
+
     def close(self, *, kill: bool = False) -> None:  # noqa: B027 - optional hook
         """Release what the backend owns (``kill``: stop running work now)."""
 
 
 class SerialBackend(Backend):
-    """Runs each batch at once in the calling process (debuggable, nothing is pickled)."""
+    """Runs each batch at once in the calling process (debuggable, nothing is pickled).
+
+    Args:
+        run_timeout: Seconds each run may take (None: no limit).
+    """
+
+    def __init__(self, *, run_timeout: float | None = None):
+        self.run_timeout = run_timeout
 
     def submit(  # noqa: D102
         self, batch: Sequence[RunConfiguration], *, task: str, writer: Writer | None
     ) -> cf.Future[BatchResult]:
         future: cf.Future[BatchResult] = cf.Future()
-        result = execute_batch(batch, task=task, writer=writer, stop_on_interrupt=True)
+        result = execute_batch(
+            batch,
+            task=task,
+            writer=writer,
+            stop_on_interrupt=True,
+            run_timeout=self.run_timeout,
+        )
         future.set_result(result)
         return future
 
@@ -85,20 +118,28 @@ class ExecutorBackend(Backend):
     Args:
         executor: The executor.
         workers: How many batches it runs at the same time.
+        run_timeout: Seconds each run may take (None: no limit), enforced in the workers.
     """
 
-    def __init__(self, executor: Any, workers: int):
+    def __init__(self, executor: Any, workers: int, *, run_timeout: float | None = None):
         self.executor = executor
         self.workers = workers
         self.in_flight = 2 * workers
+        self.run_timeout = run_timeout
 
     def submit(  # noqa: D102
         self, batch: Sequence[RunConfiguration], *, task: str, writer: Writer | None
     ) -> cf.Future[BatchResult]:
+        limit = {} if self.run_timeout is None else {"run_timeout": self.run_timeout}
         future: cf.Future[BatchResult] = self.executor.submit(
-            execute_batch, list(batch), task=task, writer=writer
+            execute_batch, list(batch), task=task, writer=writer, **limit
         )
         return future
+
+    def unfinished(self, futures: Iterable[cf.Future[BatchResult]]) -> dict[Any, BaseException]:
+        """Ask the executor, if it can tell (:class:`~mesa_batch.backends.DaskExecutor`)."""
+        check = getattr(self.executor, "unfinished", None)
+        return {} if check is None else dict(check(futures))
 
     def recover(self) -> None:
         """An executor passed in cannot be replaced: stop the sweep."""
@@ -132,12 +173,19 @@ def _warm_up() -> int:
 class ProcessPoolBackend(ExecutorBackend):
     """A local pool of worker processes (loky's reusable executor), owned by the runner.
 
+    A run past ``run_timeout`` is stopped inside its worker (see :mod:`mesa_batch.execute`);
+    a worker that does not stop it (stuck in C code, signals blocked) is killed by the runner
+    (:meth:`kill`), and the pool replaced.
+
     Args:
         workers: The number of worker processes.
+        run_timeout: Seconds each run may take (None: no limit).
     """
 
-    def __init__(self, workers: int):
-        super().__init__(self._get(workers), workers)
+    can_kill = True
+
+    def __init__(self, workers: int, *, run_timeout: float | None = None):
+        super().__init__(self._get(workers), workers, run_timeout=run_timeout)
 
     @staticmethod
     def _get(workers: int) -> Any:
@@ -163,15 +211,20 @@ class ProcessPoolBackend(ExecutorBackend):
         """Get a fresh pool (loky replaces a broken reusable executor)."""
         self.executor = self._get(self.workers)
 
+    def kill(self) -> None:
+        """Kill the pool's workers (a stuck one among them) and start a fresh pool."""
+        self.executor.shutdown(wait=True, kill_workers=True)
+        self.executor = self._get(self.workers)
+
     def close(self, *, kill: bool = False) -> None:
         """Keep the workers for the next sweep, unless ``kill``: then stop them now."""
         if kill:
             self.executor.shutdown(wait=True, kill_workers=True)
 
 
-def local_pool(workers: int) -> ProcessPoolBackend:
+def local_pool(workers: int, *, run_timeout: float | None = None) -> ProcessPoolBackend:
     """The local pool for ``workers`` processes (loky's reusable executor)."""
-    return ProcessPoolBackend(workers)
+    return ProcessPoolBackend(workers, run_timeout=run_timeout)
 
 
 def cpu_count() -> int:
