@@ -41,6 +41,8 @@ class NoisyModel(mesa.Model):
         sigma: float = 1.0,
         fail: bool = False,
         copy: int = 0,
+        *,
+        hang: bool = False,
         rng=None,
     ):
         super().__init__(rng=rng)
@@ -48,6 +50,7 @@ class NoisyModel(mesa.Model):
             raise RuntimeError("this point always fails")
         self.mean = mean
         self.sigma = sigma
+        self.hang = hang
         self.value = mean
         self.twice = 2 * mean
         self.datacollector = mesa.DataCollector(
@@ -56,6 +59,10 @@ class NoisyModel(mesa.Model):
         self.datacollector.collect(self)
 
     def step(self) -> None:
+        if self.hang:
+            import time
+
+            time.sleep(3600)
         self.value = self.mean + self.sigma * self.rng.standard_normal()
         self.twice = 2 * self.mean + self.sigma * self.rng.standard_normal()
         self.datacollector.collect(self)
@@ -216,6 +223,20 @@ def test_a_point_whose_runs_all_fail_stops_and_is_recorded():
     assert not table.loc[True, "target_met"]
     assert table.loc[False, "status"] == "target"
     assert len(results.failures) == 3
+
+
+def test_a_run_past_run_timeout_fails_its_point_and_the_sweep_goes_on():
+    configs = design((1.0,), hang=[False, True])
+    with pytest.warns(RunFailedWarning, match="3 of .* runs failed"):
+        results = replicate_until(configs, "value", run_timeout=0.5, **QUIET)
+    table = results.replications.set_index("hang")
+    assert table.loc[True, "status"] == "failed"
+    assert table.loc[True, "iterations"] == 3
+    assert table.loc[False, "status"] == "target"
+    assert {failure.failure.stage for failure in results.failures} == {"timeout"}
+    assert len(results.failures) == 3
+    with pytest.raises(ConfigurationError, match="run_timeout must be a positive number"):
+        replicate_until(configs, "value", run_timeout=-1, **QUIET)
 
 
 class Interrupt:
@@ -386,6 +407,42 @@ def test_the_command_line_runs_an_experiment_with_a_replications_table(tmp_path)
     assert (table["status"] == "target").all()
     shown = cli("show", tmp_path / "store")
     assert "replications of value: 2 points" in shown.stdout
+
+
+def test_the_command_line_applies_run_timeout_to_a_replications_table(tmp_path):
+    file = tmp_path / "adaptive.toml"
+    file.write_text(
+        textwrap.dedent(
+            """
+            [experiment]
+            model = "tests.test_replications:NoisyModel"
+            store = "store"
+            seed = 1
+            max_steps = 1
+
+            [design]
+            kind = "full_factorial"
+
+            [design.parameters]
+            hang = [false, true]
+
+            [execution]
+            processes = 1
+            run_timeout = 0.5
+
+            [replications]
+            outcome = "value"
+            rel_precision = 0.05
+            """
+        )
+    )
+    done = cli("run", file)
+    assert done.returncode == 1, done.stderr  # some runs failed
+    table = replication_status(tmp_path / "store").set_index("hang")
+    assert table.loc[True, "status"] == "failed"
+    assert table.loc[False, "status"] == "target"
+    failures = Results.open(tmp_path / "store").failures
+    assert {failure.failure.stage for failure in failures} == {"timeout"}
 
 
 def test_the_replications_table_is_validated_with_its_key_and_line(tmp_path):

@@ -25,7 +25,7 @@ from rich.progress import (
 from rich.table import Table
 from typer.core import TyperCommand
 
-from mesa_batch.errors import MesaBatchError, problem
+from mesa_batch.errors import MesaBatchError
 
 OK, FAILED_RUNS, USAGE, INTERRUPTED = 0, 1, 2, 130
 
@@ -169,16 +169,6 @@ def run(  # noqa: PLR0917 - typer passes options by position
         raise _fail(str(error)) from None
     loaded, configs = _load(file, seed)
     limit = limit if limit is not None else loaded.execution.run_timeout
-    if limit is not None and loaded.replications is not None:
-        raise _fail(
-            problem(
-                "run_timeout",
-                "cannot be used with a [replications] table yet (replicate_until has no run "
-                "time limit)",
-                limit,
-                "Remove --run-timeout and [execution] run_timeout, or the [replications] table.",
-            )
-        )
     directory = store or experiment.store_of(loaded, file)
     execution = loaded.execution
     client = _client(execution.scheduler) if execution.scheduler else None
@@ -236,6 +226,7 @@ def _replicate(loaded: Any, runner: Any) -> Any:
         executor=runner.executor,
         retry_failed=runner.retry_failed,
         replace_store=runner.replace_store,
+        run_timeout=runner.run_timeout,
     )
 
 

@@ -56,6 +56,7 @@ def replicate_until(
     retry_failed: bool = False,
     replace_store: bool = False,
     reproducibility_checks: int | None = None,
+    run_timeout: float | None = None,
 ) -> ReplicationResults:
     """Run each design point until the CI of its outcome is narrow enough.
 
@@ -98,6 +99,8 @@ def replicate_until(
         retry_failed: With a store, run again the runs it records as failed (once, first).
         replace_store: With a store, start a new one (the old one is moved aside).
         reproducibility_checks: As for :class:`~mesa_batch.BatchRunner`, per round.
+        run_timeout: As for :class:`~mesa_batch.BatchRunner`: seconds a run may take (a run past
+            it fails at stage ``timeout`` and counts as a failed run of its point).
 
     Returns:
         The results of every run, with :attr:`ReplicationResults.replications` (per point:
@@ -139,6 +142,7 @@ def replicate_until(
             "retry_failed": retry_failed,
             "replace_store": replace_store,
             "reproducibility_checks": reproducibility_checks,
+            "run_timeout": run_timeout,
         },
     )
     return rounds.run()
