@@ -130,8 +130,8 @@ def test_a_replica_is_the_configuration_built_anew_and_shares_its_point():
         run_id=11,
         seed=99,
     )
-    for field in dataclasses.fields(RunConfiguration):
-        assert getattr(replica, field.name) == getattr(built, field.name), field.name
+    for field in RunConfiguration.FIELDS:
+        assert getattr(replica, field) == getattr(built, field), field
     assert replica.key != config.key
     assert replica.parameters is config.parameters
     assert replica.point_key is config.point_key

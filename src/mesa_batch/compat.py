@@ -189,7 +189,7 @@ def _configurations(
         model_cls,
         combinations,
         len(seeds),
-        lambda iteration, key: seeds_of[iteration],
+        lambda keys: lambda iteration: [seeds_of[iteration]] * len(keys),
         max_steps=max(max_steps, 1),
         data_collection_period=1,
     )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterable
 
 from mesa_batch.config import RunConfiguration, check_iterations
@@ -115,7 +114,5 @@ def replicate(
                 result.append(config.with_iteration(iteration, run_id=run_id))
                 continue
             derived = run_seed(fallback, config.point_key, iteration)
-            result.append(
-                dataclasses.replace(config, iteration=iteration, seed=derived, run_id=run_id)
-            )
+            result.append(config.replica(iteration, seed=derived, run_id=run_id))
     return result
