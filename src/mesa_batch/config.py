@@ -598,6 +598,30 @@ def _make(
     return config
 
 
+def with_settings(configs: Sequence[RunConfiguration], **changes: Any) -> list[RunConfiguration]:
+    """The configurations with shared settings changed (``max_steps``...), not keyed again.
+
+    Configurations that shared a settings object share its changed copy.
+    """
+    made: dict[int, _Settings] = {}
+    result = []
+    for config in configs:
+        settings = made.get(id(config._settings))
+        if settings is None:
+            settings = made[id(config._settings)] = dataclasses.replace(config._settings, **changes)
+        result.append(
+            _make(
+                settings,
+                config._point,
+                run_id=config.run_id,
+                iteration=config.iteration,
+                seed=config.seed,
+                key=config.key,
+            )
+        )
+    return result
+
+
 def _copy_slots(source: RunConfiguration, target: RunConfiguration) -> None:
     for name in _SLOTS:
         object.__setattr__(target, name, getattr(source, name))
