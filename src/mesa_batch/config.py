@@ -178,12 +178,13 @@ class _Settings:
     scenario_cls: type | None
     model_reporters: Mapping[str, Reporter] | None
     agent_reporters: Mapping[str, Reporter] | None
-    template: tuple[str, str, str] = dataclasses.field(init=False, repr=False)
+    _template: tuple[str, str, str] | None = dataclasses.field(default=None, init=False, repr=False)
 
-    def __post_init__(self) -> None:
+    def identity(self, point_key: str, iteration: object) -> dict[str, Any]:
+        """What a run's key hashes: its point key, iteration, run settings, reporter names."""
         identity: dict[str, Any] = {
-            "point": _POINT_HOLE,
-            "iteration": _ITERATION_HOLE,
+            "point": point_key,
+            "iteration": iteration,
             "max_steps": self.max_steps,
             "data_collection_period": self.data_collection_period,
         }
@@ -193,16 +194,27 @@ class _Settings:
                 sorted(self.model_reporters or ()),
                 sorted(self.agent_reporters or ()),
             ]
-        # the keys are sorted: "iteration" comes before "point", both before "reporters"
-        before, rest = key_payload(identity).split(f'"{_ITERATION_HOLE}"', 1)
-        middle, after = rest.split(f'"{_POINT_HOLE}"', 1)
-        object.__setattr__(self, "template", (before, middle, after))
+        return identity
+
+    @property
+    def template(self) -> tuple[str, str, str]:
+        """The text a run's key hashes, cut where its iteration and its point key go.
+
+        Made on first use (the runs of a design use it; a configuration built alone does not).
+        """
+        if self._template is None:
+            payload = key_payload(self.identity(_POINT_HOLE, _ITERATION_HOLE))
+            # the keys are sorted: "iteration" comes before "point", both before "reporters"
+            before, rest = payload.split(f'"{_ITERATION_HOLE}"', 1)
+            middle, after = rest.split(f'"{_POINT_HOLE}"', 1)
+            object.__setattr__(self, "_template", (before, middle, after))
+        return self._template  # type: ignore[return-value]
 
     def run_key(self, point_key: str, iteration: int) -> str:
         """The key of the run at ``iteration`` of the point ``point_key``.
 
-        It equals ``content_key`` of the run's identity (point key, iteration, run settings,
-        reporter names), built from the template instead of encoding the identity again.
+        It equals ``content_key(self.identity(point_key, iteration))``, built from the
+        template instead of encoding the identity again.
         """
         before, middle, after = self.template
         payload = f'{before}{iteration:d}{middle}"{point_key}"{after}'
@@ -347,6 +359,7 @@ class RunConfiguration:
             run_id=run_id,
             iteration=iteration,
             seed=check_seed_value(seed),
+            key=content_key(settings.identity(key, iteration)),
         )
         _copy_slots(made, self)
 
@@ -654,15 +667,37 @@ def settings_of(
                 "Add rng=None to __init__ and call super().__init__(rng=rng).",
             )
         )
-    return _Settings(
-        model_cls=model_cls,
-        max_steps=check_max_steps(max_steps),
-        data_collection_period=check_data_collection_period(data_collection_period),
-        design=design,
-        scenario_cls=signature.scenario_cls,
-        model_reporters=check_reporters("model_reporters", model_reporters),
-        agent_reporters=check_reporters("agent_reporters", agent_reporters),
+    checked = (
+        model_cls,
+        check_max_steps(max_steps),
+        check_data_collection_period(data_collection_period),
+        design,
+        signature.scenario_cls,
+        check_reporters("model_reporters", model_reporters),
+        check_reporters("agent_reporters", agent_reporters),
     )
+    # configurations built one by one (a store's plan, read back) mostly repeat the settings
+    # of the one before: they share its settings object (the one kept holds its design alive)
+    identity = tuple(_identity(part) for part in checked)
+    last = _last_settings[0]
+    if last is not None and last[0] == identity:
+        return last[1]
+    made = _Settings(*checked)
+    _last_settings[0] = (identity, made)
+    return made
+
+
+#: The settings ``settings_of`` made last, with what they were made from (see there).
+_last_settings: list[tuple[tuple[Any, ...], _Settings] | None] = [None]
+
+
+def _identity(part: object) -> object:
+    """A setting as compared for sharing: by value for ints and strings, else by identity."""
+    if part is None or type(part) in (int, str):
+        return part
+    if isinstance(part, Mapping):  # reporters: names and what each is, in order
+        return tuple((name, _identity(value)) for name, value in part.items())
+    return id(part)
 
 
 def runs_of(
