@@ -109,6 +109,7 @@ def test_fast_is_salibs_fast_sample_in_its_order_and_analyses_correctly():
         ({"n": 0}, "n must be a positive int"),
         ({"n": 100, "M": 0}, "M must be a positive int"),
         ({"n": 100, "M": 2.0}, "M must be"),
+        ({"n": 10**8}, r"at most 10,000,000 runs.*300,000,000 points x 1 iterations"),
     ],
 )
 def test_fast_errors(kwargs, message):
