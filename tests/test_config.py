@@ -100,6 +100,7 @@ def test_seed_none_draws_and_records_a_seed():
         ({"seed": -1}, ConfigurationError, r"seed must be an int in \[0, 2\*\*64\)"),
         ({"seed": 2**64}, ConfigurationError, r"seed must be an int in \[0, 2\*\*64\)"),
         ({"parameters": [1, 2]}, ConfigurationError, "parameters must be a mapping"),
+        ({"parameters": None}, ConfigurationError, "parameters must be a mapping"),
         ({"parameters": {"nn": 1}}, ParameterError, r"parameters\['nn'\] is not accepted"),
         ({"parameters": {"rng": 1}}, ParameterError, r"parameters\['rng'\] is reserved"),
         (

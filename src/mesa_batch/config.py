@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import math
+import types
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, Final
 
@@ -221,6 +222,8 @@ class _Settings:
         return hashlib.blake2b(payload.encode(), digest_size=16).hexdigest()
 
 
+#: The default parameters of a configuration: none (copied into a dict of its own).
+_NO_PARAMETERS: Final[Mapping[str, Any]] = types.MappingProxyType({})
 _ITERATION_HOLE: Final = "@iteration@"
 _POINT_HOLE: Final = "@point@"
 
@@ -316,7 +319,7 @@ class RunConfiguration:
         self,
         *,
         model_cls: type,
-        parameters: Mapping[str, Any] | None = None,
+        parameters: Mapping[str, Any] = _NO_PARAMETERS,
         run_id: int = 0,
         iteration: int = 0,
         max_steps: int = DEFAULT_MAX_STEPS,
@@ -338,8 +341,6 @@ class RunConfiguration:
             model_reporters=model_reporters,
             agent_reporters=agent_reporters,
         )
-        if parameters is None:
-            parameters = {}
         if not isinstance(parameters, Mapping):
             raise ConfigurationError(
                 problem("parameters", "must be a mapping of names to values", parameters)
