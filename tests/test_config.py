@@ -100,6 +100,7 @@ def test_seed_none_draws_and_records_a_seed():
         ({"seed": -1}, ConfigurationError, r"seed must be an int in \[0, 2\*\*64\)"),
         ({"seed": 2**64}, ConfigurationError, r"seed must be an int in \[0, 2\*\*64\)"),
         ({"parameters": [1, 2]}, ConfigurationError, "parameters must be a mapping"),
+        ({"parameters": None}, ConfigurationError, "parameters must be a mapping"),
         ({"parameters": {"nn": 1}}, ParameterError, r"parameters\['nn'\] is not accepted"),
         ({"parameters": {"rng": 1}}, ParameterError, r"parameters\['rng'\] is reserved"),
         (
@@ -130,8 +131,8 @@ def test_a_replica_is_the_configuration_built_anew_and_shares_its_point():
         run_id=11,
         seed=99,
     )
-    for field in dataclasses.fields(RunConfiguration):
-        assert getattr(replica, field.name) == getattr(built, field.name), field.name
+    for field in RunConfiguration.FIELDS:
+        assert getattr(replica, field) == getattr(built, field), field
     assert replica.key != config.key
     assert replica.parameters is config.parameters
     assert replica.point_key is config.point_key
@@ -149,3 +150,26 @@ def test_a_replica_is_the_configuration_built_anew_and_shares_its_point():
 def test_a_replica_refuses_bad_input(arguments, message):
     with pytest.raises(ConfigurationError, match=message):
         make().replica(arguments.pop("iteration"), **arguments)
+
+
+def _first_reporter(model):
+    return 1
+
+
+def _second_reporter(model):
+    return 2
+
+
+def test_configurations_built_one_after_another_keep_their_own_settings():
+    # consecutive constructions with the same settings share one settings object; any
+    # difference (a reporter function, a run length, a design) must still be its own
+    first = make(model_reporters={"x": _first_reporter})
+    second = make(model_reporters={"x": _second_reporter})
+    again = make(model_reporters={"x": _second_reporter}, max_steps=5)
+    assert first.model_reporters["x"] is _first_reporter
+    assert second.model_reporters["x"] is _second_reporter
+    assert (again.max_steps, second.max_steps) == (5, 1000)
+    assert again.key != second.key
+    named = make(model_reporters={"x": "num_agents"})
+    assert named.model_reporters == {"x": "num_agents"}
+    assert make().model_reporters is None

@@ -96,3 +96,27 @@ def test_run_timeout_is_read_as_seconds(tmp_path):
     assert experiment.load(write(tmp_path, body)).execution.run_timeout is None
     path = write(tmp_path, body + "run_timeout = 90\n")
     assert experiment.load(path).execution.run_timeout == 90.0
+
+
+def test_a_fast_table_builds_the_fast_design_and_is_counted(tmp_path):
+    path = write(
+        tmp_path,
+        """
+        [design]
+        kind = "fast"
+        n = 100
+        M = 3
+        [design.space]
+        n = { integer = [5, 10] }
+        width = { integer = [5, 10] }
+        height = 5
+        """,
+    )
+    loaded = experiment.load(path)
+    assert experiment.run_count(loaded) == 100 * 2
+    configs = experiment.configurations(loaded, path)
+    assert len(configs) == 100 * 2
+    assert (configs[0].design.name, configs[0].design.options["M"]) == ("fast", 3)
+    path.write_text(path.read_text().replace("n = 100", "n = 36"))
+    with pytest.raises(ExperimentError, match=r"line \d+: design.n: n must be greater than 4 \* M"):
+        configurations(path)

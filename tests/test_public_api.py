@@ -42,6 +42,7 @@ EXPECTED = [
     "base_case",
     "batch_run",
     "concat",
+    "fast",
     "full_factorial",
     "manual",
     "morris",

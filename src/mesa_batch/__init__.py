@@ -7,8 +7,8 @@ Preparation
     parameter types :class:`Real`, :class:`Integer`, :class:`Categorical`, :class:`Boolean`,
     :class:`Constant`, :class:`Values`, :class:`Distribution` and :class:`ParameterSpace`;
     designs :func:`full_factorial`, :func:`base_case`, :func:`manual`, :func:`sample`,
-    :func:`saltelli`, :func:`morris`, :func:`sparse_grid`, composed with :func:`concat` and
-    :func:`replicate`.
+    :func:`saltelli`, :func:`morris`, :func:`fast`, :func:`sparse_grid`, composed with
+    :func:`concat` and :func:`replicate`.
 
 Running
     :class:`BatchRunner` (``run()`` → :class:`Results`, ``run_all()`` → records; a local pool,
@@ -39,6 +39,7 @@ from mesa_batch.config import DesignInfo, RunConfiguration
 from mesa_batch.designs import (
     base_case,
     concat,
+    fast,
     full_factorial,
     manual,
     morris,
@@ -125,6 +126,7 @@ __all__ = [
     "base_case",
     "batch_run",
     "concat",
+    "fast",
     "full_factorial",
     "manual",
     "morris",

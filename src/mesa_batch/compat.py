@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from mesa_batch.adapters import ID_COLUMNS, instantiate
-from mesa_batch.config import RunConfiguration
+from mesa_batch.config import RunConfiguration, with_settings
 from mesa_batch.designs._core import cross
 from mesa_batch.errors import ConfigurationError, problem
 from mesa_batch.keys import master_seed, run_seed
@@ -104,7 +104,7 @@ def batch_run(  # noqa: PLR0917 - Mesa's signature, positional arguments include
     legacy = _legacy_collector(configs[0])
     if data_collection_period == -1 and not legacy:
         # the workers keep the final collection only, as Mesa does: far less data to move
-        configs = [c._copy(data_collection_period=-1) for c in configs]
+        configs = with_settings(configs, data_collection_period=-1)
     runner = BatchRunner(configs, number_processes, display_progress)
     rows = _Rows(runner.run(), _seed_name(model_cls), data_collection_period, legacy=legacy)
     return rows.build(configs, shown)
@@ -189,14 +189,14 @@ def _configurations(
         model_cls,
         combinations,
         len(seeds),
-        lambda iteration, key: seeds_of[iteration],
+        lambda keys: lambda iteration: [seeds_of[iteration]] * len(keys),
         max_steps=max(max_steps, 1),
         data_collection_period=1,
     )
     if max_steps == 0:
         # RunConfiguration asks for at least one step (the designs' rule); Mesa's max_steps=0
         # is the state after __init__, which the runner gives for a copy with 0 steps
-        configs = [c._copy(max_steps=0) for c in configs]
+        configs = with_settings(configs, max_steps=0)
     shown = [seed for seed in seeds for _ in combinations]
     return configs, shown
 

@@ -10,11 +10,22 @@ de-duplication rely on it.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+import hashlib
+import math
+import types
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar, Final
 
 from mesa_batch.errors import ConfigurationError, ModelClassError, check_int, problem
-from mesa_batch.keys import MasterSeed, check_seed_value, content_key, master_seed, run_seed
+from mesa_batch.keys import (
+    MasterSeed,
+    check_seed_value,
+    content_key,
+    key_payload,
+    key_text,
+    master_seed,
+    run_seed,
+)
 from mesa_batch.models import inspect_model, model_path
 
 if TYPE_CHECKING:
@@ -157,7 +168,76 @@ def check_iterations(value: object) -> int:
     )
 
 
-@dataclasses.dataclass(frozen=True, slots=True, kw_only=True, eq=False)
+@dataclasses.dataclass(frozen=True, slots=True, eq=False)
+class _Settings:
+    """What every run of a design shares: the model, the run settings, the run key's template."""
+
+    model_cls: type
+    max_steps: int
+    data_collection_period: int
+    design: DesignInfo | None
+    scenario_cls: type | None
+    model_reporters: Mapping[str, Reporter] | None
+    agent_reporters: Mapping[str, Reporter] | None
+    _template: tuple[str, str, str] | None = dataclasses.field(default=None, init=False, repr=False)
+
+    def identity(self, point_key: str, iteration: object) -> dict[str, Any]:
+        """What a run's key hashes: its point key, iteration, run settings, reporter names."""
+        identity: dict[str, Any] = {
+            "point": point_key,
+            "iteration": iteration,
+            "max_steps": self.max_steps,
+            "data_collection_period": self.data_collection_period,
+        }
+        if self.model_reporters or self.agent_reporters:
+            # Reporter names, not their code, are part of the key (functions have no stable hash).
+            identity["reporters"] = [
+                sorted(self.model_reporters or ()),
+                sorted(self.agent_reporters or ()),
+            ]
+        return identity
+
+    @property
+    def template(self) -> tuple[str, str, str]:
+        """The text a run's key hashes, cut where its iteration and its point key go.
+
+        Made on first use (the runs of a design use it; a configuration built alone does not).
+        """
+        if self._template is None:
+            payload = key_payload(self.identity(_POINT_HOLE, _ITERATION_HOLE))
+            # the keys are sorted: "iteration" comes before "point", both before "reporters"
+            before, rest = payload.split(f'"{_ITERATION_HOLE}"', 1)
+            middle, after = rest.split(f'"{_POINT_HOLE}"', 1)
+            object.__setattr__(self, "_template", (before, middle, after))
+        return self._template  # type: ignore[return-value]
+
+    def run_key(self, point_key: str, iteration: int) -> str:
+        """The key of the run at ``iteration`` of the point ``point_key``.
+
+        It equals ``content_key(self.identity(point_key, iteration))``, built from the
+        template instead of encoding the identity again.
+        """
+        before, middle, after = self.template
+        payload = f'{before}{iteration:d}{middle}"{point_key}"{after}'
+        return hashlib.blake2b(payload.encode(), digest_size=16).hexdigest()
+
+
+#: The default parameters of a configuration: none (copied into a dict of its own).
+_NO_PARAMETERS: Final[Mapping[str, Any]] = types.MappingProxyType({})
+_ITERATION_HOLE: Final = "@iteration@"
+_POINT_HOLE: Final = "@point@"
+
+
+@dataclasses.dataclass(frozen=True, slots=True, eq=False)
+class _Point:
+    """A design point, shared by its runs: parameters, occurrence, index and key."""
+
+    parameters: dict[str, Any]
+    occurrence: int
+    point: int
+    key: str
+
+
 class RunConfiguration:
     """Everything one run needs: model, parameters, iteration, run length, data, seed.
 
@@ -166,10 +246,16 @@ class RunConfiguration:
     in range. Designs (``full_factorial`` and the others) build configurations for you; build
     one by hand to run a single scenario.
 
+    A configuration is frozen, slotted and picklable, and takes keyword arguments only. The
+    runs of one design share one object for their settings and one per design point, so a
+    configuration itself holds only what is its own (run id, iteration, seed, key): a million
+    of them fit in a few hundred megabytes.
+
     Attributes:
         model_cls: The Mesa ``Model`` subclass to run.
         parameters: The model's parameters for this run (keyword arguments, or fields of the
             model's ``Scenario``). Values may be anything, including unhashable dicts and lists.
+            Shared by the runs of a design point: treat it as read-only.
         run_id: The run's number within its sweep (not part of the key).
         iteration: The replication index of this design point (part of the key and the seed).
         max_steps: The most steps a run takes (it stops earlier when ``model.running`` is False).
@@ -200,73 +286,160 @@ class RunConfiguration:
         32
     """
 
-    model_cls: type
-    parameters: Mapping[str, Any] = dataclasses.field(default_factory=dict)
-    run_id: int = 0
-    iteration: int = 0
-    max_steps: int = DEFAULT_MAX_STEPS
-    data_collection_period: int = -1
-    seed: int | None = None
-    occurrence: int = 0
-    point: int = 0
-    design: DesignInfo | None = None
-    scenario_cls: type | None = None
-    model_reporters: Mapping[str, Reporter] | None = None
-    agent_reporters: Mapping[str, Reporter] | None = None
-    key: str = dataclasses.field(init=False, repr=False)
-    point_key: str = dataclasses.field(init=False, repr=False)
+    __slots__ = ("_point", "_settings", "iteration", "key", "run_id", "seed")
 
-    def __post_init__(self) -> None:
-        signature = inspect_model(self.model_cls, self.scenario_cls)
-        if signature.seed_argument is None:
-            raise ModelClassError(
-                problem(
-                    "model_cls",
-                    "must be able to receive a seed: its __init__ takes none of rng=, seed=, "
-                    "scenario= or **kwargs",
-                    self.model_cls,
-                    "Add rng=None to __init__ and call super().__init__(rng=rng).",
-                )
-            )
-        if not isinstance(self.parameters, Mapping):
+    #: The configuration's fields, the keyword arguments of the constructor (and ``key``,
+    #: ``point_key``, computed), in order.
+    FIELDS: ClassVar[tuple[str, ...]] = (
+        "model_cls",
+        "parameters",
+        "run_id",
+        "iteration",
+        "max_steps",
+        "data_collection_period",
+        "seed",
+        "occurrence",
+        "point",
+        "design",
+        "scenario_cls",
+        "model_reporters",
+        "agent_reporters",
+        "key",
+        "point_key",
+    )
+
+    _settings: _Settings
+    _point: _Point
+    run_id: int
+    iteration: int
+    seed: int
+    key: str
+
+    def __init__(
+        self,
+        *,
+        model_cls: type,
+        parameters: Mapping[str, Any] = _NO_PARAMETERS,
+        run_id: int = 0,
+        iteration: int = 0,
+        max_steps: int = DEFAULT_MAX_STEPS,
+        data_collection_period: int = -1,
+        seed: int | None = None,
+        occurrence: int = 0,
+        point: int = 0,
+        design: DesignInfo | None = None,
+        scenario_cls: type | None = None,
+        model_reporters: Mapping[str, Reporter] | None = None,
+        agent_reporters: Mapping[str, Reporter] | None = None,
+    ) -> None:
+        settings = settings_of(
+            model_cls,
+            max_steps=max_steps,
+            data_collection_period=data_collection_period,
+            design=design,
+            scenario_cls=scenario_cls,
+            model_reporters=model_reporters,
+            agent_reporters=agent_reporters,
+        )
+        if not isinstance(parameters, Mapping):
             raise ConfigurationError(
-                problem("parameters", "must be a mapping of names to values", self.parameters)
+                problem("parameters", "must be a mapping of names to values", parameters)
             )
-        parameters = dict(self.parameters)
-        signature.check_names(parameters)
-        for name in ("run_id", "iteration", "occurrence", "point"):
-            check_int(name, getattr(self, name), minimum=0)
-        check_max_steps(self.max_steps)
-        check_data_collection_period(self.data_collection_period)
-        seed = run_seed(master_seed(None), "0" * 32, 0) if self.seed is None else self.seed
-        object.__setattr__(self, "parameters", parameters)
-        object.__setattr__(self, "seed", check_seed_value(seed))
-        object.__setattr__(self, "scenario_cls", signature.scenario_cls)
-        for name in ("model_reporters", "agent_reporters"):
-            object.__setattr__(self, name, check_reporters(name, getattr(self, name)))
-        point_key = point_key_of(self.model_cls, parameters, self.occurrence)
-        object.__setattr__(self, "point_key", point_key)
-        object.__setattr__(self, "key", self._run_key())
+        checked = dict(parameters)
+        inspect_model(model_cls, settings.scenario_cls).check_names(checked)
+        run_id = check_int("run_id", run_id, minimum=0)
+        iteration = check_int("iteration", iteration, minimum=0)
+        occurrence = check_int("occurrence", occurrence, minimum=0)
+        point = check_int("point", point, minimum=0)
+        if seed is None:
+            seed = run_seed(master_seed(None), "0" * 32, 0)
+        key = point_key_of(model_cls, checked, occurrence)
+        made = _make(
+            settings,
+            _Point(checked, occurrence, point, key),
+            run_id=run_id,
+            iteration=iteration,
+            seed=check_seed_value(seed),
+            key=content_key(settings.identity(key, iteration)),
+        )
+        _copy_slots(made, self)
 
-    def _run_key(self) -> str:
-        identity: dict[str, Any] = {
-            "point": self.point_key,
-            "iteration": self.iteration,
-            "max_steps": self.max_steps,
-            "data_collection_period": self.data_collection_period,
-        }
-        if self.model_reporters or self.agent_reporters:
-            # Reporter names, not their code, are part of the key (functions have no stable hash).
-            identity["reporters"] = [
-                sorted(self.model_reporters or ()),
-                sorted(self.agent_reporters or ()),
-            ]
-        return content_key(identity)
+    # -- the shared fields ---------------------------------------------------------------
+
+    @property
+    def model_cls(self) -> type:
+        """The Mesa ``Model`` subclass to run."""
+        return self._settings.model_cls
+
+    @property
+    def parameters(self) -> Mapping[str, Any]:
+        """The model's parameters for this run (shared by the runs of its point: read-only)."""
+        return self._point.parameters
+
+    @property
+    def max_steps(self) -> int:
+        """The most steps a run takes."""
+        return self._settings.max_steps
+
+    @property
+    def data_collection_period(self) -> int:
+        """``-1`` (final state only), or every ``N``th step and the final state."""
+        return self._settings.data_collection_period
+
+    @property
+    def occurrence(self) -> int:
+        """How many identical points precede this one in its design."""
+        return self._point.occurrence
+
+    @property
+    def point(self) -> int:
+        """The index of the design point in its design."""
+        return self._point.point
+
+    @property
+    def point_key(self) -> str:
+        """The key of the design point alone (no iteration or run settings)."""
+        return self._point.key
+
+    @property
+    def design(self) -> DesignInfo | None:
+        """Which design made this configuration, if any."""
+        return self._settings.design
+
+    @property
+    def scenario_cls(self) -> type | None:
+        """The model's ``Scenario`` subclass (None for a model without one)."""
+        return self._settings.scenario_cls
+
+    @property
+    def model_reporters(self) -> Mapping[str, Reporter] | None:
+        """Model-level values to collect, or None."""
+        return self._settings.model_reporters
+
+    @property
+    def agent_reporters(self) -> Mapping[str, Reporter] | None:
+        """Agent-level values to collect, or None."""
+        return self._settings.agent_reporters
 
     @property
     def model_path(self) -> str:
         """The model class's import path, ``"package.module:ClassName"``."""
         return model_path(self.model_cls)
+
+    # -- a frozen value --------------------------------------------------------------------
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise dataclasses.FrozenInstanceError(f"cannot assign to field {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        raise dataclasses.FrozenInstanceError(f"cannot delete field {name!r}")
+
+    def __getstate__(self) -> tuple[Any, ...]:
+        return tuple(getattr(self, name) for name in _SLOTS)
+
+    def __setstate__(self, state: tuple[Any, ...]) -> None:
+        for name, value in zip(_SLOTS, state, strict=True):
+            object.__setattr__(self, name, value)
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, RunConfiguration):
@@ -289,10 +462,24 @@ class RunConfiguration:
             f"seed={self.seed}, key={self.key!r})"
         )
 
+    # -- variations ------------------------------------------------------------------------
+
+    def replace(self, **changes: Any) -> RunConfiguration:
+        """This configuration with some fields changed, validated and keyed again.
+
+        Args:
+            **changes: New values of fields (``FIELDS`` but ``key`` and ``point_key``).
+
+        Returns:
+            The new configuration.
+        """
+        fields = {name: getattr(self, name) for name in self.FIELDS[:-2]}
+        return RunConfiguration(**(fields | changes))
+
     def renumbered(self, run_id: int) -> RunConfiguration:
         """This configuration with another run id (the run id is not part of the key).
 
-        Cheaper than ``dataclasses.replace``: nothing is validated or keyed again, which matters
+        Cheaper than :meth:`replace`: nothing is validated or keyed again, which matters
         when a store renumbers 100,000 configurations.
         """
         if run_id == self.run_id:
@@ -314,19 +501,34 @@ class RunConfiguration:
         Returns:
             The replica, with its own key.
         """
-        copy = self._copy(
-            iteration=check_int("iteration", iteration, minimum=0),
+        iteration = check_int("iteration", iteration, minimum=0)
+        return _make(
+            self._settings,
+            self._point,
             run_id=check_int("run_id", run_id, minimum=0),
+            iteration=iteration,
             seed=check_seed_value(seed),
         )
-        object.__setattr__(copy, "key", copy._run_key())
-        return copy
 
     def _copy(self, **changes: Any) -> RunConfiguration:
         """This configuration with some fields changed, neither validated nor keyed again."""
-        copy = object.__new__(RunConfiguration)
-        for field in dataclasses.fields(self):
-            object.__setattr__(copy, field.name, changes.get(field.name, getattr(self, field.name)))
+        settings, point = self._settings, self._point
+        shared = {name: changes.pop(name) for name in _SETTINGS if name in changes}
+        if shared:
+            settings = dataclasses.replace(settings, **shared)
+        own = {field: changes.pop(name) for name, field in _POINT_FIELDS.items() if name in changes}
+        if own:
+            point = dataclasses.replace(point, **own)
+        copy = _make(
+            settings,
+            point,
+            run_id=changes.pop("run_id", self.run_id),
+            iteration=changes.pop("iteration", self.iteration),
+            seed=changes.pop("seed", self.seed),
+            key=changes.pop("key", self.key),
+        )
+        if changes:
+            raise TypeError(f"unknown fields {sorted(changes)}")
         return copy
 
     def with_iteration(self, iteration: int, *, run_id: int | None = None) -> RunConfiguration:
@@ -364,6 +566,190 @@ class RunConfiguration:
         return self.replica(iteration, run_id=self.run_id if run_id is None else run_id, seed=seed)
 
 
+_SLOTS: Final = RunConfiguration.__slots__
+_SETTINGS: Final = (
+    "model_cls",
+    "max_steps",
+    "data_collection_period",
+    "design",
+    "scenario_cls",
+    "model_reporters",
+    "agent_reporters",
+)
+_POINT_FIELDS: Final = {
+    "parameters": "parameters",
+    "occurrence": "occurrence",
+    "point": "point",
+    "point_key": "key",
+}
+_new = object.__new__
+_DESCRIPTORS: Final[dict[str, Any]] = dict(vars(RunConfiguration))  # the slots' descriptors
+_set_settings = _DESCRIPTORS["_settings"].__set__
+_set_point = _DESCRIPTORS["_point"].__set__
+_set_run_id = _DESCRIPTORS["run_id"].__set__
+_set_iteration = _DESCRIPTORS["iteration"].__set__
+_set_seed = _DESCRIPTORS["seed"].__set__
+_set_key = _DESCRIPTORS["key"].__set__
+
+
+def _make(
+    settings: _Settings,
+    point: _Point,
+    *,
+    run_id: int,
+    iteration: int,
+    seed: int,
+    key: str | None = None,
+) -> RunConfiguration:
+    """A configuration from checked parts (its key made from them unless given)."""
+    config = _new(RunConfiguration)
+    _set_settings(config, settings)
+    _set_point(config, point)
+    _set_run_id(config, run_id)
+    _set_iteration(config, iteration)
+    _set_seed(config, seed)
+    _set_key(config, settings.run_key(point.key, iteration) if key is None else key)
+    return config
+
+
+def with_settings(configs: Sequence[RunConfiguration], **changes: Any) -> list[RunConfiguration]:
+    """The configurations with shared settings changed (``max_steps``...), not keyed again.
+
+    Configurations that shared a settings object share its changed copy.
+    """
+    made: dict[int, _Settings] = {}
+    result = []
+    for config in configs:
+        settings = made.get(id(config._settings))
+        if settings is None:
+            settings = made[id(config._settings)] = dataclasses.replace(config._settings, **changes)
+        result.append(
+            _make(
+                settings,
+                config._point,
+                run_id=config.run_id,
+                iteration=config.iteration,
+                seed=config.seed,
+                key=config.key,
+            )
+        )
+    return result
+
+
+def _copy_slots(source: RunConfiguration, target: RunConfiguration) -> None:
+    for name in _SLOTS:
+        object.__setattr__(target, name, getattr(source, name))
+
+
+def settings_of(
+    model_cls: type,
+    *,
+    max_steps: int = DEFAULT_MAX_STEPS,
+    data_collection_period: int = -1,
+    design: DesignInfo | None = None,
+    scenario_cls: type | None = None,
+    model_reporters: Mapping[str, Reporter] | None = None,
+    agent_reporters: Mapping[str, Reporter] | None = None,
+) -> _Settings:
+    """Check the model class and the run settings once, for every run that shares them.
+
+    Raises:
+        ModelClassError: The model class is not a Mesa model or cannot receive a seed.
+        ConfigurationError: A setting is out of range.
+    """
+    signature = inspect_model(model_cls, scenario_cls)
+    if signature.seed_argument is None:
+        raise ModelClassError(
+            problem(
+                "model_cls",
+                "must be able to receive a seed: its __init__ takes none of rng=, seed=, "
+                "scenario= or **kwargs",
+                model_cls,
+                "Add rng=None to __init__ and call super().__init__(rng=rng).",
+            )
+        )
+    checked = (
+        model_cls,
+        check_max_steps(max_steps),
+        check_data_collection_period(data_collection_period),
+        design,
+        signature.scenario_cls,
+        check_reporters("model_reporters", model_reporters),
+        check_reporters("agent_reporters", agent_reporters),
+    )
+    # configurations built one by one (a store's plan, read back) mostly repeat the settings
+    # of the one before: they share its settings object (the one kept holds its design alive)
+    identity = tuple(_identity(part) for part in checked)
+    last = _last_settings[0]
+    if last is not None and last[0] == identity:
+        return last[1]
+    made = _Settings(*checked)
+    _last_settings[0] = (identity, made)
+    return made
+
+
+#: The settings ``settings_of`` made last, with what they were made from (see there).
+_last_settings: list[tuple[tuple[Any, ...], _Settings] | None] = [None]
+
+
+def _identity(part: object) -> object:
+    """A setting as compared for sharing: by value for ints and strings, else by identity."""
+    if part is None or type(part) in (int, str):
+        return part
+    if isinstance(part, Mapping):  # reporters: names and what each is, in order
+        return tuple((name, _identity(value)) for name, value in part.items())
+    return id(part)
+
+
+def runs_of(
+    settings: _Settings,
+    points: Sequence[dict[str, Any]],
+    keys: Sequence[str],
+    occurrences: Sequence[int],
+    *,
+    iterations: int,
+    seeds: Callable[[int], Sequence[int]],
+) -> list[RunConfiguration]:
+    """The runs of checked design points crossed with iterations (iteration outer).
+
+    The runs of a point share one parameters dict and point key, and every run shares
+    ``settings``; each run's key is made from the settings' template.
+
+    Args:
+        settings: The runs' shared settings (from :func:`settings_of`).
+        points: The parameters of each point, in order (a point's index is its place
+            here); their names must have been checked.
+        keys: The points' keys (from :func:`point_keys`).
+        occurrences: The points' occurrences.
+        iterations: How many iterations.
+        seeds: The seeds of an iteration's runs, one per point (ints in ``[0, 2**64)``).
+
+    Returns:
+        The configurations, run ids ``0 .. iterations * len(points) - 1``.
+    """
+    shared = [
+        _Point(p, n, j, key)
+        for j, (p, key, n) in enumerate(zip(points, keys, occurrences, strict=True))
+    ]
+    before, middle, after = settings.template
+    blake2b = hashlib.blake2b
+    runs = []
+    run_id = 0
+    for iteration in range(iterations):
+        for point, seed in zip(shared, seeds(iteration), strict=True):
+            config = _new(RunConfiguration)
+            _set_settings(config, settings)
+            _set_point(config, point)
+            _set_run_id(config, run_id)
+            _set_iteration(config, iteration)
+            _set_seed(config, seed)
+            payload = f'{before}{iteration}{middle}"{point.key}"{after}'
+            _set_key(config, blake2b(payload.encode(), digest_size=16).hexdigest())
+            runs.append(config)
+            run_id += 1
+    return runs
+
+
 def check_reporters(what: str, reporters: object) -> dict[str, Reporter] | None:
     """Check reporters: a mapping of names to attribute names or callables (None if empty)."""
     if reporters is None:
@@ -395,3 +781,99 @@ def point_key_of(model_cls: type, parameters: Mapping[str, Any], occurrence: int
     if occurrence:
         data["occurrence"] = occurrence
     return content_key(data)
+
+
+def point_keys(model_cls: type, points: Sequence[Mapping[str, Any]]) -> tuple[list[str], list[int]]:
+    """The key and occurrence of every point: identical points are numbered 0, 1, ...
+
+    Each key equals :func:`point_key_of`'s; the canonical text of the point is assembled from
+    the encodings of its values, each value encoded once (ints, strings, bools and None by
+    value, floats directly, any other value once per object: a full factorial's levels are
+    shared by its points), instead of encoding the whole point again. Repeated points are
+    looked for on a sorted array of the keys' hashes; only when there are some are they
+    numbered with a dict.
+
+    Args:
+        model_cls: The model class (part of the key).
+        points: The design points, in order.
+
+    Returns:
+        The point keys, and the occurrences, in the order of the points.
+
+    Raises:
+        ParameterError: A value has no stable encoding (see :func:`mesa_batch.keys.canonical`).
+    """
+    head = key_payload({"model": model_path(model_cls), "parameters": {}})
+    prefix, _, suffix = head.partition('"parameters":{"__dict__":[]}')
+    body = _PointText(suffix)
+    blake2b = hashlib.blake2b
+    keys = [
+        blake2b(f"{prefix}{body(point)}".encode(), digest_size=16).hexdigest() for point in points
+    ]
+    occurrences = [0] * len(keys)
+    if not _distinct(keys):
+        seen: dict[str, int] = {}
+        for i, (point, base) in enumerate(zip(points, keys, strict=True)):
+            occurrence = seen.get(base, 0)
+            seen[base] = occurrence + 1
+            if occurrence:
+                payload = f'{prefix}"occurrence":{occurrence},{body(point)}'
+                keys[i] = blake2b(payload.encode(), digest_size=16).hexdigest()
+                occurrences[i] = occurrence
+    return keys, occurrences
+
+
+def _distinct(keys: Sequence[str]) -> bool:
+    """Whether no two keys are equal (their hashes, sorted; equal hashes count as equal)."""
+    import numpy as np  # noqa: PLC0415
+
+    hashes = np.fromiter((hash(key) for key in keys), dtype=np.int64, count=len(keys))
+    hashes.sort()
+    return not bool((hashes[1:] == hashes[:-1]).any())
+
+
+class _PointText:
+    """The canonical text of a point's parameters (and what follows them in its payload)."""
+
+    def __init__(self, suffix: str) -> None:
+        self.suffix = suffix
+        self.by_value: dict[tuple[type, Any], str] = {}
+        self.by_object: dict[int, tuple[object, str]] = {}
+        self.orders: dict[tuple[str, ...], list[tuple[str, str]]] = {}
+
+    def __call__(self, point: Mapping[str, Any]) -> str:
+        names = tuple(point)
+        order = self.orders.get(names)
+        if order is None:  # sorted by the names' canonical text, as canonical() sorts
+            order = self.orders[names] = sorted(((key_text(n), n) for n in names), key=_first)
+        encoded = self.encoded
+        items = ",".join(f"[{text},{encoded(point[name])}]" for text, name in order)
+        return f'"parameters":{{"__dict__":[{items}]}}{self.suffix}'
+
+    def encoded(self, value: Any) -> str:
+        """The canonical text of one value, encoded once per value or object."""
+        kind = type(value)
+        if kind is float:
+            return _float_text(value)
+        if kind in (int, str, bool) or value is None:
+            text = self.by_value.get((kind, value))
+            if text is None:
+                text = self.by_value[kind, value] = key_text(value)
+            return text
+        found = self.by_object.get(id(value))
+        if found is None:  # the entry keeps the object alive, so its id is not reused
+            found = self.by_object[id(value)] = (value, key_text(value))
+        return found[1]
+
+
+def _first(pair: tuple[str, str]) -> str:
+    return pair[0]
+
+
+def _float_text(value: float) -> str:
+    """A float as the canonical JSON text encodes it (``NaN`` and infinities allowed)."""
+    if value != value:  # noqa: PLR0124 - NaN
+        return "NaN"
+    if value in (math.inf, -math.inf):
+        return "Infinity" if value > 0 else "-Infinity"
+    return float.__repr__(value)

@@ -11,7 +11,8 @@ max_steps = 100
 data_collection_period = 10
 
 [design]
-kind = "full_factorial"    # full_factorial, base_case, manual, sample, saltelli, morris, sparse_grid
+kind = "full_factorial"    # full_factorial, base_case, manual, sample, saltelli, morris, fast,
+                           # sparse_grid
 
 [design.parameters]
 n = [10, 50, 100]                 # lists are swept, scalars are constants
@@ -77,7 +78,16 @@ from mesa_batch.space import (
 
 __all__ = ["ExperimentError", "ExperimentFile", "load"]
 
-DESIGNS = ("full_factorial", "base_case", "manual", "sample", "saltelli", "morris", "sparse_grid")
+DESIGNS = (
+    "full_factorial",
+    "base_case",
+    "manual",
+    "sample",
+    "saltelli",
+    "morris",
+    "fast",
+    "sparse_grid",
+)
 TYPED = ("real", "integer", "categorical", "boolean", "constant", "values", "distribution")
 
 
@@ -550,6 +560,8 @@ def run_count(experiment: ExperimentFile) -> int | None:
                 num_levels=table.num_levels,  # type: ignore[attr-defined]
                 optimal_trajectories=table.optimal_trajectories,  # type: ignore[attr-defined]
             )
+        elif kind == "fast":
+            design = sensitivity.Fast(table.space, table.n, M=table.M)  # type: ignore[attr-defined]
         elif isinstance(table, Manual) and table.points is not None:
             return len(table.points) * spec.iterations
         else:

@@ -22,14 +22,22 @@ import json
 import pathlib
 import types
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Final
 
 import numpy as np
 
 from mesa_batch.errors import ConfigurationError, ParameterError, check_int, problem
 
-__all__ = ["KEY_VERSION", "MasterSeed", "canonical", "content_key", "master_seed", "run_seed"]
+__all__ = [
+    "KEY_VERSION",
+    "MasterSeed",
+    "canonical",
+    "content_key",
+    "master_seed",
+    "run_seed",
+    "run_seeds",
+]
 
 #: Bumped whenever the canonical encoding changes (it changes every key).
 KEY_VERSION: Final = 1
@@ -147,8 +155,17 @@ def content_key(data: Mapping[str, Any]) -> str:
     Returns:
         The BLAKE2b-128 hex digest of the canonical JSON encoding.
     """
-    payload = _dumps({"v": KEY_VERSION, **{k: canonical(v) for k, v in data.items()}})
-    return hashlib.blake2b(payload.encode(), digest_size=16).hexdigest()
+    return hashlib.blake2b(key_payload(data).encode(), digest_size=16).hexdigest()
+
+
+def key_text(value: object) -> str:
+    """The canonical JSON text of one value, as it appears inside :func:`key_payload`."""
+    return _dumps(canonical(value))
+
+
+def key_payload(data: Mapping[str, Any]) -> str:
+    """The text :func:`content_key` hashes: the canonical JSON encoding of ``data``."""
+    return _dumps({"v": KEY_VERSION, **{k: canonical(v) for k, v in data.items()}})
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -247,3 +264,117 @@ def check_seed_value(seed: object) -> int:
         rule="must be an int in [0, 2**64) or None",
         fix="Leave it None to draw one, or give the design a master seed.",
     )
+
+
+# -- many seeds at once -------------------------------------------------------------------------
+#
+# ``run_seed`` builds one ``SeedSequence`` per run (~10 us); a million runs take seconds. The
+# function below computes the same seeds for many runs with numpy array arithmetic, following
+# numpy's documented SeedSequence algorithm (the entropy words are hashed into a pool of four
+# 32-bit words, then the pool is hashed into the output words). Every constant multiplier in
+# that algorithm advances independently of the data, so one pass over columns of words does
+# every run at once. tests/test_keys.py checks it against ``SeedSequence`` itself.
+
+_MASK32: Final = 0xFFFFFFFF
+_POOL_SIZE: Final = 4
+_INIT_A: Final = 0x43B0D7E5
+_MULT_A: Final = 0x931E8875
+_INIT_B: Final = 0x8B51F9DD
+_MULT_B: Final = 0x58F38DED
+_MIX_MULT_L: Final = 0xCA01F9DD
+_MIX_MULT_R: Final = 0x4973F715
+_XSHIFT: Final = 16
+
+
+def _words(value: int) -> list[int]:
+    """A non-negative int as SeedSequence reads it: 32-bit words, least significant first."""
+    words = [value & _MASK32]
+    value >>= 32
+    while value:
+        words.append(value & _MASK32)
+        value >>= 32
+    return words
+
+
+class _Hasher:
+    """SeedSequence's ``hashmix`` with its running multiplier, on uint64 arrays of 32-bit words."""
+
+    def __init__(self) -> None:
+        self.const = _INIT_A
+
+    def hashmix(self, value: np.ndarray) -> np.ndarray:
+        value = value ^ np.uint64(self.const)
+        self.const = (self.const * _MULT_A) & _MASK32
+        value = (value * np.uint64(self.const)) & np.uint64(_MASK32)
+        return value ^ (value >> np.uint64(_XSHIFT))
+
+
+def _mix(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    result: np.ndarray = x * np.uint64(_MIX_MULT_L) - y * np.uint64(_MIX_MULT_R)
+    result &= np.uint64(_MASK32)
+    return result ^ (result >> np.uint64(_XSHIFT))
+
+
+def _pool(entropy: list[np.ndarray], hasher: _Hasher) -> list[np.ndarray]:
+    """The entropy pool of SeedSequences whose entropy words are the columns ``entropy``."""
+    zero = np.zeros(1, dtype=np.uint64)
+    pool = [hasher.hashmix(entropy[i] if i < len(entropy) else zero) for i in range(_POOL_SIZE)]
+    for source in range(_POOL_SIZE):
+        for target in range(_POOL_SIZE):
+            if source != target:
+                pool[target] = _mix(pool[target], hasher.hashmix(pool[source]))
+    return _add(pool, entropy[_POOL_SIZE:], hasher)
+
+
+def _add(pool: list[np.ndarray], words: list[np.ndarray], hasher: _Hasher) -> list[np.ndarray]:
+    """Mix more entropy words (columns) into a pool."""
+    for word in words:
+        for target in range(_POOL_SIZE):
+            pool[target] = _mix(pool[target], hasher.hashmix(word))
+    return pool
+
+
+def _state64(pool: list[np.ndarray]) -> np.ndarray:
+    """``generate_state(1, np.uint64)`` of each pool: two 32-bit words, low word first."""
+    const = _INIT_B
+    words = []
+    for i in range(2):
+        value = pool[i % _POOL_SIZE] ^ np.uint64(const)
+        const = (const * _MULT_B) & _MASK32
+        value = (value * np.uint64(const)) & np.uint64(_MASK32)
+        words.append(value ^ (value >> np.uint64(_XSHIFT)))
+    return words[0] | (words[1] << np.uint64(32))
+
+
+def run_seeds(master: MasterSeed, point_keys: list[str]) -> Callable[[int], list[int]]:
+    """The seeds of many design points, iteration by iteration: ``run_seed`` of each, at once.
+
+    Args:
+        master: The design's master seed.
+        point_keys: The design points' keys.
+
+    Returns:
+        A function of an iteration giving
+        ``[run_seed(master, key, iteration) for key in point_keys]``.
+    """
+    if not point_keys:
+        return lambda iteration: []
+    run = _words(master.entropy)
+    run += [0] * (_POOL_SIZE - len(run))  # SeedSequence pads the entropy when spawn words follow
+    spawn = [word for part in master.spawn_key for word in _words(int(part))]
+    # each 32-hex-digit key is four big-endian 32-bit words, as key_words reads it
+    raw = np.frombuffer(bytes.fromhex("".join(point_keys)), dtype=">u4")
+    words = raw.astype(np.uint64).reshape(-1, 4)
+    columns = [np.full(1, word, dtype=np.uint64) for word in (*run, *spawn)]
+    columns += [np.ascontiguousarray(words[:, i]) for i in range(4)]
+    hasher = _Hasher()
+    pool = _pool(columns, hasher)  # the same for every iteration: only its words follow
+
+    def seeds(iteration: int) -> list[int]:
+        again = _Hasher()
+        again.const = hasher.const
+        tail = [np.full(1, word, dtype=np.uint64) for word in _words(iteration)]
+        found: list[int] = _state64(_add(list(pool), tail, again)).tolist()
+        return found
+
+    return seeds

@@ -470,6 +470,12 @@ def _terminate_as_interrupt() -> Iterator[None]:
 
 
 def _checked(configurations: Iterable[RunConfiguration]) -> list[RunConfiguration]:
+    """The configurations as a list, checked: all configurations, unique keys and run ids.
+
+    Uniqueness is checked on a sorted numpy array of the keys' hashes, then of the run ids'
+    (8 bytes a run, not the ~80 of a dict and a set); only when two hashes coincide does a
+    dict pass look for the first repeated run, and say which.
+    """
     if isinstance(configurations, RunConfiguration) or not isinstance(configurations, Iterable):
         raise ConfigurationError(
             problem(
@@ -480,13 +486,32 @@ def _checked(configurations: Iterable[RunConfiguration]) -> list[RunConfiguratio
             )
         )
     configs = list(configurations)
-    keys: dict[str, int] = {}
-    run_ids: set[int] = set()
     for config in configs:
         if not isinstance(config, RunConfiguration):
             raise ConfigurationError(
                 problem("configurations", "must hold only RunConfiguration objects", config)
             )
+    if _repeats((hash(c.key) for c in configs), len(configs)) or _repeats(
+        (hash(c.run_id) for c in configs), len(configs)
+    ):
+        _first_repeat(configs)
+    return configs
+
+
+def _repeats(values: Iterator[int], count: int) -> bool:
+    """Whether any two of the hashes are equal (a sort of one int64 array)."""
+    import numpy as np  # noqa: PLC0415
+
+    found = np.fromiter(values, dtype=np.int64, count=count)
+    found.sort()
+    return bool((found[1:] == found[:-1]).any())
+
+
+def _first_repeat(configs: list[RunConfiguration]) -> None:
+    """Raise for the first configuration whose key or run id an earlier one has."""
+    keys: dict[str, int] = {}
+    run_ids: set[int] = set()
+    for config in configs:
         if config.key in keys:
             raise ConfigurationError(
                 problem(
@@ -507,7 +532,6 @@ def _checked(configurations: Iterable[RunConfiguration]) -> list[RunConfiguratio
             )
         keys[config.key] = config.run_id
         run_ids.add(config.run_id)
-    return configs
 
 
 def check_timeout(

@@ -8,7 +8,7 @@ import pytest
 
 from mesa_batch import BatchRunner, ConfigurationError, DesignError, Real, base_case, full_factorial
 from mesa_batch.analysis import METHODS, sensitivity
-from mesa_batch.designs import morris, saltelli, sample
+from mesa_batch.designs import fast, morris, saltelli, sample
 from tests.analysis.models import ishigami
 
 A, B = 7.0, 0.1
@@ -49,6 +49,12 @@ def sobol_runs(both):
 def morris_runs(both):
     configs = morris(IshigamiModel, SPACE, 20, max_steps=1, seed=3)
     return both("ishigami_morris", configs)
+
+
+@pytest.fixture(scope="module")
+def fast_runs(both):
+    configs = fast(IshigamiModel, SPACE, 1000, max_steps=1, seed=6)
+    return both("ishigami_fast", configs)
 
 
 @pytest.fixture(scope="module")
@@ -173,7 +179,7 @@ def test_a_wrong_design_says_which_is_needed(lhs_runs, sobol_runs, both):
         sensitivity(memory, "y", method="morris")
     with pytest.raises(
         DesignError,
-        match=r"method='fast'\) needs a design drawn with SALib's FAST sampler .*method='rbd_fast'",
+        match=r"""method='fast'\) needs a 'fast' design \(SALib's FAST sampler\); received "a 'sample' design of 400 points"\. Run fast\(model, space, n\) .*method='rbd_fast'""",
     ):
         sensitivity(memory, "y", method="fast")
     grid = full_factorial(IshigamiModel, {"x1": [0.0, 1.0]}, max_steps=1, seed=1)
@@ -259,3 +265,59 @@ def test_several_designs_need_a_choice(both):
         sensitivity(memory, "y", method="rbd_fast")
     found = sensitivity(memory, "y", method="pawn", design="sample", S=2)
     assert list(found.index) == ["x1", "x2", "x3"]
+
+
+def test_fast_equals_salib_on_the_same_outputs_and_the_analytic_indices(fast_runs):
+    from SALib.analyze import fast as salib_fast
+    from SALib.sample import fast_sampler
+
+    memory, store = fast_runs
+    before = np.random.get_state()
+    found = _fast(memory)
+    after = np.random.get_state()
+    assert before[0] == after[0]  # numpy's global state is left as it was
+    assert np.array_equal(before[1], after[1])
+    assert list(found.columns) == ["S1", "S1_conf", "ST", "ST_conf"]
+    assert list(found.index) == ["x1", "x2", "x3"]
+    (info,) = memory.designs.values()
+    assert (info.name, info.n_points) == ("fast", 3000)
+    assert (info.options["n"], info.options["M"]) == (1000, 4)
+    # the recorded unit sample is SALib's FAST sample, and the runs' points are mapped from it
+    runs = memory.runs.sort_values("point")
+    x = runs[list(SPACE)].to_numpy()
+    np.testing.assert_allclose(x, -math.pi + info.samples * 2 * math.pi)
+    assert info.samples.shape == fast_sampler.sample(info.problem, 1000, seed=1).shape
+    y = memory.model.set_index("run_id").loc[runs["run_id"], "y"].to_numpy()
+    problem = {"num_vars": 3, "names": list(SPACE), "bounds": [[-math.pi, math.pi]] * 3}
+    with pytest.warns(UserWarning, match="FAST confidence intervals"):
+        expected = salib_fast.analyze(problem, y, M=4, seed=1)
+    np.random.set_state(before)  # SALib seeded numpy's global state
+    for column in found.columns:
+        np.testing.assert_allclose(found[column], expected[column])
+    # eFAST with M=4 and 1000 points per curve: within 0.05 of the analytic Ishigami indices
+    # (measured on seeds 6, 7, 8: at most 0.03 off, for x1)
+    for name in found.index:
+        assert abs(found.loc[name, "S1"] - ANALYTIC_S1[name]) < 0.05
+        assert abs(found.loc[name, "ST"] - ANALYTIC_ST[name]) < 0.05
+    pd.testing.assert_frame_equal(found, _fast(store))
+    pd.testing.assert_frame_equal(found, _fast(store.store))  # the store's path
+
+
+def test_fast_refuses_a_fast_design_of_the_wrong_shape(fast_runs):
+    import dataclasses
+
+    from mesa_batch.analysis.sensitivity import fast as fast_method
+
+    memory, _ = fast_runs
+    (info,) = memory.designs.values()
+    with pytest.raises(
+        DesignError,
+        match=r"""needs n \* D = 3000 points; received "a 'fast' design of 2999 points""",
+    ):
+        fast_method.check(dataclasses.replace(info, n_points=2999))
+
+
+def _fast(results):
+    """FAST indices; SALib warns that its FAST confidence intervals are indicative only."""
+    with pytest.warns(UserWarning, match="FAST confidence intervals .* indicative only"):
+        return sensitivity(results, "y", method="fast", seed=1)

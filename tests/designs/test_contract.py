@@ -19,6 +19,7 @@ from mesa_batch import (
     RunConfiguration,
     base_case,
     concat,
+    fast,
     full_factorial,
     manual,
     morris,
@@ -233,6 +234,16 @@ class TestMorris(DesignContract):
         return morris(model_cls, {"n": Real(0, 1), "z": Real(0, 1)}, 4)
 
 
+class TestFast(DesignContract):
+    name = "fast"
+
+    def make(self, model_cls, **settings):
+        return fast(model_cls, SPACE, 65, **settings)
+
+    def bad_name(self, model_cls):
+        return fast(model_cls, {"n": Real(0, 1), "z": Real(0, 1)}, 65)
+
+
 class TestSparseGrid(DesignContract):
     name = "sparse_grid"
     space = {"n": Integer(5, 50), "width": Real(3.0, 12.0), "height": 10}
@@ -287,7 +298,7 @@ class TestReplicate(DesignContract):
 def test_every_public_design_has_a_contract_test():
     from mesa_batch import designs
 
-    tested = {"full_factorial", "base_case", "manual", "sample", "saltelli", "morris"}
+    tested = {"full_factorial", "base_case", "manual", "sample", "saltelli", "morris", "fast"}
     tested |= {"sparse_grid", "concat", "replicate"}
     limits = {"generate", "max_runs", "run_limit"}  # not designs: building and its run limit
     public = {n for n in designs.__all__ if n.islower() and n not in limits}

@@ -75,8 +75,6 @@ def test_extending_a_sweep_or_reordering_it_keeps_each_runs_key_and_seed(base, e
 @settings(max_examples=40, deadline=None)
 @given(points, seeds, st.integers(0, 50))
 def test_run_ids_do_not_change_keys(pts, seed, shift):
-    import dataclasses
-
     configs = manual(KwargsModel, pts, seed=seed)
-    shifted = [dataclasses.replace(c, run_id=c.run_id + shift) for c in configs]
+    shifted = [c.replace(run_id=c.run_id + shift) for c in configs]
     assert identity(shifted) == identity(configs)

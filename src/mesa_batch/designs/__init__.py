@@ -10,6 +10,7 @@ Every design takes the model class first and the same keyword-only run settings
 ``sample``              random, Latin hypercube, Sobol, Halton, or a grid subset
 ``saltelli``            Saltelli's design for Sobol indices (SALib)
 ``morris``              Morris elementary-effects trajectories (SALib)
+``fast``                extended FAST search curves (SALib)
 ``sparse_grid``         a Smolyak sparse grid over real and integer ranges
 ``concat``              several designs as one, duplicates kept once
 ``replicate``           a design crossed with replications
@@ -21,7 +22,7 @@ from mesa_batch.designs.compose import concat, replicate
 from mesa_batch.designs.grid import base_case, full_factorial
 from mesa_batch.designs.manual import manual
 from mesa_batch.designs.sampling import METHODS, sample
-from mesa_batch.designs.sensitivity import morris, saltelli
+from mesa_batch.designs.sensitivity import fast, morris, saltelli
 from mesa_batch.designs.sparse import sparse_grid
 
 __all__ = [
@@ -31,6 +32,7 @@ __all__ = [
     "RunSettings",
     "base_case",
     "concat",
+    "fast",
     "full_factorial",
     "generate",
     "manual",

@@ -31,10 +31,12 @@ from mesa_batch.config import (
     check_iterations,
     check_max_steps,
     check_reporters,
-    point_key_of,
+    point_keys,
+    runs_of,
+    settings_of,
 )
-from mesa_batch.errors import DesignError, check_int, problem
-from mesa_batch.keys import MasterSeed, master_seed, run_seed
+from mesa_batch.errors import ConfigurationError, DesignError, check_int, problem
+from mesa_batch.keys import MasterSeed, master_seed, run_seed, run_seeds
 from mesa_batch.models import check_model_class, inspect_model
 
 __all__ = ["Design", "RunSettings", "crossed", "generate"]
@@ -194,9 +196,7 @@ def generate(
         model_cls,
         points,
         iterations,
-        lambda iteration, key: run_seed(
-            master, key, iteration, common_random_numbers=common_random_numbers
-        ),
+        _common_seeds(master) if common_random_numbers else lambda keys: run_seeds(master, keys),
         max_steps=max_steps,
         data_collection_period=data_collection_period,
         design=info,
@@ -204,6 +204,17 @@ def generate(
         model_reporters=model_reporters,
         agent_reporters=agent_reporters,
     )
+
+
+def _common_seeds(master: MasterSeed) -> Callable[[list[str]], Callable[[int], list[int]]]:
+    """Common random numbers: every point of an iteration gets that iteration's one seed."""
+
+    def seeds_of(keys: list[str]) -> Callable[[int], list[int]]:
+        return lambda iteration: (
+            [run_seed(master, "", iteration, common_random_numbers=True)] * len(keys)
+        )
+
+    return seeds_of
 
 
 #: The most runs a design may make unless raised (``MESA_BATCH_MAX_RUNS``, ``run_limit``,
@@ -257,44 +268,45 @@ def cross(
     model_cls: type,
     points: Sequence[Mapping[str, Any]],
     iterations: int,
-    seed_of: Callable[[int, str], int],
+    seeds_of: Callable[[list[str]], Callable[[int], Sequence[int]]],
     **settings: Any,
 ) -> list[RunConfiguration]:
     """Cross design points with iterations (iteration outer, like Mesa's ``batch_run``).
 
+    The model class and the run settings are checked once, each parameter name once (the
+    first point that uses it), and each point's values once, as its key is made; the runs of
+    a point share its parameters dict and key.
+
     Args:
         model_cls: The model class.
-        points: The design points, in order (identical points get occurrences 0, 1, ...).
+        points: The design points, in order (identical points get occurrences 0, 1, ...);
+            a point that is a ``dict`` becomes its runs' ``parameters`` as it is (designs make
+            a fresh one per point).
         iterations: How many iterations.
-        seed_of: The seed of a run from its iteration and point key.
+        seeds_of: Given the point keys, a function of an iteration that returns the seeds of
+            that iteration's runs, one per point.
         **settings: Other ``RunConfiguration`` fields, the same for every run.
 
     Returns:
         The configurations, run ids ``0 .. len - 1``.
     """
-    point_keys = number_points(model_cls, points)
-    first = [
-        RunConfiguration(
-            model_cls=model_cls,
-            parameters=point,
-            run_id=j,
-            iteration=0,
-            seed=seed_of(0, key),
-            occurrence=occurrence,
-            point=j,
-            **settings,
-        )
-        for j, (point, (key, occurrence)) in enumerate(zip(points, point_keys, strict=True))
-    ]
-    # later iterations share their point's validated parameters and point key
-    return first + crossed(
-        first,
-        [range(1, iterations)] * len(first),
-        lambda config, iteration, run_id: config.replica(
-            iteration, run_id=run_id, seed=seed_of(iteration, config.point_key)
-        ),
-        start=len(first),
-    )
+    shared = settings_of(model_cls, **settings)
+    signature = inspect_model(model_cls, shared.scenario_cls)
+    seen: set[str] = set()
+    checked = []
+    for point in points:
+        if not isinstance(point, Mapping):
+            raise ConfigurationError(
+                problem("parameters", "must be a mapping of names to values", point)
+            )
+        # the designs make a fresh dict per point: it becomes the runs' (read-only) parameters
+        parameters = point if type(point) is dict else dict(point)
+        if not seen.issuperset(parameters):
+            signature.check_names(parameters)
+            seen.update(parameters)
+        checked.append(parameters)
+    keys, occurrences = point_keys(model_cls, checked)
+    return runs_of(shared, checked, keys, occurrences, iterations=iterations, seeds=seeds_of(keys))
 
 
 def crossed(
@@ -306,8 +318,9 @@ def crossed(
 ) -> list[RunConfiguration]:
     """Design points crossed with their iterations, iteration outer (like Mesa's ``batch_run``).
 
-    The one loop every way of replicating points shares: :func:`cross` (a design's
-    iterations), ``replicate`` and ``replicate_until`` (a round's new iterations per point).
+    The one loop that adds iterations to existing runs' points: ``replicate`` (a design's
+    points, more iterations) and ``replicate_until`` (a round's new iterations per point).
+    :func:`cross` builds a design's own runs all at once (``runs_of``), in the same order.
 
     Args:
         points: The design points, in order.
@@ -327,27 +340,6 @@ def crossed(
             if iteration in span:
                 runs.append(make(point, iteration, start + len(runs)))
     return runs
-
-
-def number_points(model_cls: type, points: Iterable[Mapping[str, Any]]) -> list[tuple[str, int]]:
-    """The point key and occurrence of every point: identical points are numbered 0, 1, ...
-
-    Args:
-        model_cls: The model class (part of the key).
-        points: The design points, in order.
-
-    Returns:
-        ``(point_key, occurrence)`` per point.
-    """
-    seen: dict[str, int] = {}
-    numbered = []
-    for point in points:
-        base = point_key_of(model_cls, point, 0)
-        occurrence = seen.get(base, 0)
-        seen[base] = occurrence + 1
-        key = base if occurrence == 0 else point_key_of(model_cls, point, occurrence)
-        numbered.append((key, occurrence))
-    return numbered
 
 
 def check_count(what: str, value: object, minimum: int = 1) -> int:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterable
 
 from mesa_batch.config import RunConfiguration, check_iterations
@@ -111,7 +110,7 @@ def replicate(
         if config.design is not None:
             return config.with_iteration(iteration, run_id=run_id)
         derived = run_seed(fallback, config.point_key, iteration)
-        return dataclasses.replace(config, iteration=iteration, seed=derived, run_id=run_id)
+        return config.replica(iteration, seed=derived, run_id=run_id)
 
     return crossed(points, [range(iterations)] * len(points), make)
 

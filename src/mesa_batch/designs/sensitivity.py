@@ -1,4 +1,4 @@
-"""Sensitivity-analysis designs from SALib: Saltelli (Sobol indices) and Morris.
+"""Sensitivity-analysis designs from SALib: Saltelli (Sobol indices), Morris and FAST.
 
 SALib draws in the unit cube (every bound ``[0, 1]``) and the points are mapped through the
 parameter space, so ``Integer``, ``Categorical`` and ``Distribution`` parameters work like in
@@ -19,7 +19,7 @@ from mesa_batch.designs._core import RunSettings, check_count, generate
 from mesa_batch.designs.sampling import UnitCubeDesign
 from mesa_batch.errors import DesignError, problem
 
-__all__ = ["Morris", "Saltelli", "morris", "saltelli"]
+__all__ = ["Fast", "Morris", "Saltelli", "fast", "morris", "saltelli"]
 
 
 class _SALibDesign(UnitCubeDesign):
@@ -130,6 +130,48 @@ class Morris(_SALibDesign):
         }
 
 
+class Fast(_SALibDesign):
+    """The extended Fourier amplitude sensitivity test's search curves: ``n * d`` points.
+
+    One curve of ``n`` points per varying parameter, in SALib's order (the curve of the first
+    parameter first), each with a random phase shift drawn from the design's generator.
+
+    Args:
+        space: The parameter space.
+        n: The points per curve (SALib's ``N``); it must exceed ``4 * M**2``.
+        M: The interference factor: the harmonics summed in the Fourier decomposition.
+    """
+
+    name: ClassVar[str] = "fast"
+
+    def __init__(self, space: Mapping[str, Any], n: int, *, M: int = 4):  # noqa: N803 - SALib's name
+        super().__init__(space)
+        self.M = check_count("M", M)
+        self.n = check_count("n", n)
+        if self.n <= 4 * self.M**2:
+            raise DesignError(
+                problem(
+                    "n",
+                    f"must be greater than 4 * M**2 = {4 * self.M**2} (M = {self.M}), the fewest "
+                    "points per curve that separate M harmonics",
+                    n,
+                    f"Pass n={4 * self.M**2 + 1} or more (a few hundred gives stable indices), "
+                    "or a smaller M.",
+                )
+            )
+
+    def count(self) -> int:  # noqa: D102
+        return self.n * self.dimensions
+
+    def unit_points(self, rng: np.random.Generator) -> np.ndarray:  # noqa: D102
+        from SALib.sample import fast_sampler  # noqa: PLC0415
+
+        return np.asarray(fast_sampler.sample(self.problem(), self.n, M=self.M, seed=rng))
+
+    def options(self) -> dict[str, Any]:  # noqa: D102
+        return {**super().options(), "n": self.n, "M": self.M}
+
+
 def saltelli(
     model_cls: type,
     space: Mapping[str, Any],
@@ -204,3 +246,37 @@ def morris(
         local_optimization=local_optimization,
     )
     return generate(design, model_cls, **settings)
+
+
+def fast(
+    model_cls: type,
+    space: Mapping[str, Any],
+    n: int,
+    *,
+    M: int = 4,  # noqa: N803 - SALib's name
+    **settings: Unpack[RunSettings],
+) -> list[RunConfiguration]:
+    """The extended FAST design, for first-order and total indices (via SALib).
+
+    Analyse its results with ``mesa_batch.analysis.sensitivity(..., method="fast")``.
+
+    Args:
+        model_cls: The Mesa model class.
+        space: Names mapped to parameter types; plain values are constants.
+        n: The points per search curve (SALib's ``N``, greater than ``4 * M**2``); the
+            design has ``n * d`` points for ``d`` varying parameters.
+        M: The interference factor (SALib's ``M``, default 4).
+        **settings: ``iterations``, ``max_steps``, ``data_collection_period``, ``seed``,
+            ``common_random_numbers``, ``scenario_cls`` (see :class:`RunSettings`).
+
+    Returns:
+        One configuration per point and iteration, in the design's order within an iteration.
+
+    Examples:
+        >>> from mesa.examples import BoltzmannWealth
+        >>> from mesa_batch import Integer
+        >>> space = {"n": Integer(10, 100), "width": Integer(5, 20)}
+        >>> len(fast(BoltzmannWealth, space, 65, seed=1))  # 65 * 2
+        130
+    """
+    return generate(Fast(space, n, M=M), model_cls, **settings)

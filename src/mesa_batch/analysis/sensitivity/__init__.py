@@ -12,7 +12,7 @@ method          design it needs                             columns
                 ``N * (D + 2)`` points                       (``S2`` in ``attrs``)
 ``morris``      ``morris`` (its trajectories)               ``mu mu_star sigma
                                                             mu_star_conf``
-``fast``        SALib's FAST sample (no mesa_batch design)  ``S1 S1_conf ST ST_conf``
+``fast``        ``fast``, ``n * D`` points                  ``S1 S1_conf ST ST_conf``
 ``rbd_fast``    any sampled design                          ``S1 S1_conf``
 ``delta``       any sampled design                          ``delta delta_conf S1 S1_conf``
 ``pawn``        any sampled design                          ``minimum mean median maximum
