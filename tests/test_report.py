@@ -18,11 +18,12 @@ from mesa_batch import (
     Integer,
     Results,
     RunFailedWarning,
+    fast,
     full_factorial,
     replicate_until,
     saltelli,
 )
-from mesa_batch.analysis import aggregate, final
+from mesa_batch.analysis import aggregate, final, sensitivity
 from mesa_batch.report import report
 from mesa_batch.store.session import Lock
 from tests.models import CounterModel, MoneyModel
@@ -211,6 +212,25 @@ def test_a_saltelli_store_gets_sobol_indices(tmp_path):
         text = report(tmp_path / "s", tmp_path / "r.html", outcomes=["Gini"]).read_text()
     assert "Sensitivity (sobol)" in text
     assert 'class="sensitivity"' in text
+
+
+def test_a_fast_store_gets_the_fast_indices_of_sensitivity(tmp_path):
+    configs = fast(
+        MoneyModel, {"n": Integer(5, 20), "width": Integer(3, 8)}, 65, max_steps=3, seed=2
+    )
+    BatchRunner(configs, display_progress=False, store=tmp_path / "s").run()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # SALib: FAST intervals are indicative
+        page = report(tmp_path / "s", tmp_path / "r.html", outcomes=["Gini"])
+        expected = sensitivity(tmp_path / "s", "Gini", method="fast", on_failure="drop", seed=0)
+    assert "Sensitivity (fast)" in page.read_text()
+    (table,) = [t for t in parse(page) if t["attrs"].get("class") == "sensitivity"]
+    assert table["head"] == ["parameter", *expected.columns]
+    assert [row[0]["text"] for row in table["rows"]] == list(expected.index)
+    for row in table["rows"]:
+        for column, cell in zip(expected.columns, row[1:], strict=True):
+            want = expected.loc[row[0]["text"], column]
+            assert float(cell["value"]) == pytest.approx(float(want), rel=1e-12, abs=1e-15)
 
 
 def test_an_unknown_outcome_is_refused(store, tmp_path):

@@ -41,7 +41,14 @@ if TYPE_CHECKING:
 __all__ = ["report"]
 
 #: The design a sensitivity method needs, by the recorded design's name.
-SENSITIVITY_METHODS: Final = {"saltelli": "sobol", "morris": "morris", "sample": "rbd_fast"}
+SENSITIVITY_METHODS: Final = {
+    "saltelli": "sobol",
+    "morris": "morris",
+    "fast": "fast",
+    "sample": "rbd_fast",
+}
+#: The seed of the sensitivity section's bootstrap: a store's report shows the same CIs each time.
+SENSITIVITY_SEED: Final = 0
 #: At most this many outcomes get a section when none are named.
 MOST_OUTCOMES: Final = 6
 #: At most this many rows of a per-point table are shown (the widest CIs first).
@@ -533,14 +540,16 @@ def _sensitivity(results: Results, outcomes: Sequence[str], confidence: float) -
     if not methods or not outcomes:
         return (
             '<h2>Sensitivity</h2><p class="muted">The design does not support sensitivity '
-            "indices: use saltelli() (Sobol indices), morris() (elementary effects) or a "
-            "sampled design.</p>"
+            "indices: use saltelli() (Sobol indices), morris() (elementary effects), fast() "
+            "(FAST indices) or a sampled design.</p>"
         )
     method = methods[0]
     out = [f"<h2>Sensitivity ({_e(method)})</h2>"]
     for outcome in outcomes:
         try:
-            indices = sensitivity(results, outcome, method=method, on_failure="drop")
+            indices = sensitivity(
+                results, outcome, method=method, on_failure="drop", seed=SENSITIVITY_SEED
+            )
         except MesaBatchError as error:
             out.append(f'<p class="muted">{_e(outcome)}: {_e(error)}</p>')
             continue

@@ -137,6 +137,24 @@ def test_methods_on_any_sampled_design(lhs_runs, method, columns):
             assert abs(found.loc[name, "S1"] - ANALYTIC_S1[name]) < 0.1
 
 
+@pytest.mark.parametrize("seed", [None, 1])
+def test_no_method_changes_numpys_global_random_state(lhs_runs, sobol_runs, seed):
+    lhs, _ = lhs_runs
+    sobol_memory, _ = sobol_runs
+    calls = [
+        (sobol_memory, "sobol", {}),
+        (lhs, "rbd_fast", {}),
+        (lhs, "delta", {"num_resamples": 3, "y_resamples": 100}),
+        (lhs, "pawn", {}),
+    ]
+    for results, method, options in calls:
+        np.random.seed(12345)
+        expected = np.random.random(3)
+        np.random.seed(12345)
+        sensitivity(results, "y", method=method, seed=seed, **options)
+        np.testing.assert_array_equal(np.random.random(3), expected, err_msg=method)
+
+
 def test_memory_and_store_agree(sobol_runs, morris_runs):
     for (memory, store), method in ((sobol_runs, "sobol"), (morris_runs, "morris")):
         pd.testing.assert_frame_equal(

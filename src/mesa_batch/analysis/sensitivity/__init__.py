@@ -108,7 +108,7 @@ def sensitivity(
         results, info, outcome, table=table, at=at, on_failure=on_failure,
         every_point=module.EVERY_POINT, method=method,
     )  # fmt: skip
-    found: pd.DataFrame = module.analyze(inputs, confidence=confidence, seed=seed, **options)
+    found = _keeping_numpy_state(module, inputs, confidence=confidence, seed=seed, **options)
     found.attrs.update(
         method=method,
         design=info.id,
@@ -118,4 +118,20 @@ def sensitivity(
         imputed=inputs.imputed,
         confidence=confidence,
     )
+    return found
+
+
+def _keeping_numpy_state(module: ModuleType, inputs: Any, **arguments: Any) -> pd.DataFrame:
+    """A method's ``analyze``, with numpy's global random state put back as it was.
+
+    Some of SALib's analyses seed numpy's global state (``np.random.seed``) or draw from it;
+    the caller's own use of ``np.random`` must not change because an index was computed.
+    """
+    import numpy as np  # noqa: PLC0415
+
+    saved = np.random.get_state()
+    try:
+        found: pd.DataFrame = module.analyze(inputs, **arguments)
+    finally:
+        np.random.set_state(saved)
     return found

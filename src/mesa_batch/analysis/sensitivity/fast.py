@@ -50,12 +50,9 @@ def analyze(inputs: Inputs, *, confidence: float, seed: Any, **options: Any) -> 
     from SALib.analyze import fast  # noqa: PLC0415
 
     m = int(inputs.design.options.get("M", 4))
-    saved = np.random.get_state()  # SALib's FAST bootstrap draws from it: put back below
-    try:
-        np.random.seed(_legacy_seed(seed))
-        found = fast.analyze(inputs.problem, inputs.Y, M=m, conf_level=confidence, **options)
-    finally:
-        np.random.set_state(saved)
+    # SALib's FAST bootstrap draws from numpy's global state (put back by the caller)
+    np.random.seed(_legacy_seed(seed))
+    found = fast.analyze(inputs.problem, inputs.Y, M=m, conf_level=confidence, **options)
     return frame(inputs.problem["names"], found, ["S1", "S1_conf", "ST", "ST_conf"])
 
 
