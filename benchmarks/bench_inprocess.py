@@ -28,8 +28,7 @@ import sys
 import time
 from typing import Any
 
-HERE = pathlib.Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 from measure import run_child
 
 PARAMETERS = {"n": [100], "width": [5, 10, 15, 20, 25], "height": [5, 10, 15, 20, 25]}
@@ -92,7 +91,9 @@ def driver(pairs: int) -> int:
     for key, label in (("wall", "call wall"), ("cpu", "call cpu"), ("process", "process wall")):
         raw = statistics.median(r[key] for r in measured["raw"])
         ours = statistics.median(r[key] for r in measured["mesa_batch"])
-        ratios = [o[key] / r[key] for r, o in zip(measured["raw"], measured["mesa_batch"])]
+        ratios = [
+            o[key] / r[key] for r, o in zip(measured["raw"], measured["mesa_batch"], strict=True)
+        ]
         ratio = statistics.median(ratios)
         print(f"{label:>13}: raw {raw:6.2f} s, mesa_batch {ours:6.2f} s, ratio {ratio:.3f}")
         ok &= key == "process" or ratio <= 1.10
