@@ -280,6 +280,8 @@ def _early_pool(loaded: Any, directory: pathlib.Path, processes: int | None, *, 
     workers = cpu_count() if wanted in (None, "all") else int(wanted)
     runs = experiment.run_count(loaded)
     workers = max(1, min(workers, runs if runs is not None else workers))
+    if workers == 1 and loaded.replications is not None:
+        return None  # replicate_until runs one-process rounds here, not in a worker
     pool = local_pool(workers)
     pool.warm_up()
     return pool
