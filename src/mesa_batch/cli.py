@@ -151,8 +151,10 @@ def run(  # noqa: PLR0917 - typer passes options by position
     """Run an experiment into its store; running it again resumes it.
 
     Shows runs done, failed, the rate and the time left. Ctrl-C stops within seconds (exit
-    130): every finished run is in the store, and the same command resumes. Without a seed,
-    the first run draws one and records it; running the file again resumes with it.
+    130): every finished run is in the store, and the command it prints (the options given,
+    --fresh left out) resumes. Without a seed, the first run draws one and records it;
+    running the file again resumes with it. Even --processes 1 runs in a worker process: a
+    model that ends its process fails its run, not the command (exit 1).
     """
     hint = _command_line(
         file, processes=processes, store=store, seed=seed, retry_failed=retry_failed
