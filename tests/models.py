@@ -388,12 +388,13 @@ class ExitingModel(mesa.Model):
     """Ends its run, or its whole process, at step ``at_step`` when ``n`` equals ``exit_on``.
 
     Each step first sleeps ``delay`` seconds. ``how`` is ``"sys.exit"`` (raises ``SystemExit``
-    with code 5) or ``"os._exit"`` (ends the process with code 7, at once).
+    with code 5) or ``"os._exit"`` (ends the process with code ``code``, 7 by default, at once).
     """
 
-    def __init__(self, n=1, exit_on=3, how="os._exit", delay=0.0, *, at_step=1, rng=None):
+    def __init__(self, n=1, exit_on=3, how="os._exit", delay=0.0, *, at_step=1, code=7, rng=None):
         super().__init__(rng=rng)
         self.n = n
+        self.code = code
         self.at_step = at_step
         self.steps_made = 0
         self.exit_on = exit_on
@@ -412,7 +413,7 @@ class ExitingModel(mesa.Model):
         if self.n == self.exit_on and self.steps_made == self.at_step:
             if self.how == "sys.exit":
                 sys.exit(5)
-            os._exit(7)
+            os._exit(self.code)
         self.datacollector.collect(self)
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import pathlib
 import re
+import shlex
+import shutil
 import signal
 import subprocess
 import sys
@@ -86,6 +88,9 @@ def test_a_full_run_then_show_status_and_export(tmp_path):
     again = cli("run", path)
     assert again.returncode == 0
     assert read_log(store)[-2]["todo"] == 0  # nothing left to run
+    assert f"nothing left to do: 40 of 40 runs are in {store}" in again.stderr
+    assert "━" not in again.stderr  # no bar that never moves
+    assert "note: nothing was run" not in again.stderr  # this file made the store
 
     status = cli("status", store)
     assert "40 runs: 40 done, 0 failed, 0 pending" in status.stdout
@@ -134,9 +139,13 @@ def test_ctrl_c_exits_130_and_running_again_resumes(tmp_path):
         assert time.monotonic() < deadline
         time.sleep(0.05)
     status = cli("status", store)  # while it runs, in another process
-    assert re.search(
-        r"running \(pid \d+ on .*\): \d+ of 40 runs of this session done", status.stdout
+    session = re.search(
+        r"running \(pid \d+ on .*\): (\d+) of 40 runs of this session done", status.stdout
     )
+    assert session, status.stdout
+    in_store = re.search(r"40 runs: (\d+) done, 0 failed", status.stdout)
+    assert in_store, status.stdout
+    assert session[1] == in_store[1]  # one count: this session's runs are the store's
     assert "left" in status.stdout
     process.send_signal(signal.SIGINT)
     _, err = process.communicate(timeout=30)
@@ -332,15 +341,17 @@ def test_a_run_that_ends_its_process_never_exits_0(tmp_path, processes):
 
         [design.parameters]
         n = [1, 3, 2]
+        code = 0  # n = 3 ends its process with os._exit(0): "success"
 
         [execution]
         processes = {processes}
         """,
     )
     done = cli("run", path)
-    assert done.returncode != 0, done.stderr
-    counts = Results.open(tmp_path / "store").counts()
-    assert counts["failed"] + counts["pending"] >= 1
+    assert done.returncode == 1, done.stderr  # some runs failed (or are pending)
+    assert "3 runs: 2 succeeded, 1 failed, 0 pending" in done.stdout
+    failed = Results.open(tmp_path / "store").failures
+    assert [(f.run_id, str(f.failure.stage)) for f in failed] == [(1, "worker")]
 
 
 HANGING = """
@@ -397,3 +408,74 @@ def test_a_bad_run_timeout_is_refused_before_anything_runs(tmp_path, value, mess
     assert done.returncode == 2
     assert message in " ".join(done.stderr.split()), done.stderr
     assert not (tmp_path / "store").exists()
+
+
+def _started(path, *arguments, env):
+    """``mesa-batch run PATH ARGUMENTS``, once it printed its first line (the file is loaded)."""
+    process = subprocess.Popen(
+        [str(SCRIPT), "run", str(path), *map(str, arguments)], cwd=ROOT, env=env, text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        preexec_fn=interruptible,  # noqa: PLW1509 - before exec, no threads involved
+    )  # fmt: skip
+    assert " runs of tests.models:RandomModel into " in process.stdout.readline()
+    return process
+
+
+@pytest.mark.slow
+def test_ctrl_c_while_the_pool_starts_prints_one_line_and_its_hint_resumes(tmp_path):
+    path = experiment(tmp_path, RANDOM)
+    store = tmp_path / "elsewhere"
+    slow = {**ENV, "MESA_BATCH_TEST_DELAY": "0.05"}
+    hints = set()
+    # from just after the file is loaded (the pool starts, the store opens) to runs going on
+    for delay in (0.0, 0.3, 1.0, 2.0, 3.0):
+        process = _started(path, "--store", store, "--seed", 9, env=slow)
+        time.sleep(delay)
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=60)
+        assert process.returncode == 130, (delay, err)
+        assert "Traceback" not in err, (delay, err)
+        assert "Error" not in err, (delay, err)
+        lines = [line for line in err.splitlines() if line.strip() and not line.startswith("runs")]
+        assert len(lines) == 1, (delay, err)
+        hint = re.search(r"(Resume|Run it) with: (.*)$", lines[0])
+        assert hint, (delay, err)
+        hints.add(hint[2])
+    expected = shlex.join(["mesa-batch", "run", str(path), "--store", str(store), "--seed", "9"])
+    assert hints == {expected}  # the overrides given are repeated: following it resumes
+    words = shlex.split(expected)
+    resumed = cli(*words[1:])  # the hint, literally
+    assert resumed.returncode == 0, resumed.stderr
+    assert Results.open(store).counts() == {"succeeded": 40, "failed": 0, "pending": 0}
+    seeds = {d.seed.entropy for d in Results.open(store).designs.values()}
+    assert seeds == {9}
+
+
+def test_a_store_conflict_is_reported_before_any_progress_bar(tmp_path):
+    path = experiment(tmp_path, RANDOM.replace("processes = 2", "processes = 1"))
+    assert cli("run", path).returncode == 0
+    done = cli("run", path, "--seed", 6)  # the store's runs have seeds from 5
+    assert done.returncode == 2
+    assert "error: the run {'n': 0}, iteration 0 is in the store" in done.stderr
+    assert "mesa-batch run FILE --fresh" in done.stderr
+    assert "0/?" not in done.stderr
+    assert "runs " not in done.stderr.split("error:")[0]  # nothing before the error
+
+
+def test_a_copied_file_that_finds_its_runs_in_another_files_store_says_so(tmp_path):
+    original = experiment(tmp_path, RANDOM.replace("processes = 2", "processes = 1"))
+    assert cli("run", original).returncode == 0
+    copy = tmp_path / "my_sweep.toml"  # the same store path, relative to the same folder
+    shutil.copy(original, copy)
+    done = cli("run", copy)
+    assert done.returncode == 0, done.stderr
+    assert (
+        f"note: nothing was run: all 40 runs of {copy} are already in {tmp_path / 'store'}, a "
+        f"store made by `mesa-batch run {original}` (in {ROOT}), not by this file."
+    ) in done.stderr
+    assert "--store DIR" in done.stderr
+    assert "--fresh" in done.stderr
+    again = cli("run", original)  # the file that made it: a plain resume, no note
+    assert "note: nothing was run" not in again.stderr
+    show = cli("show", tmp_path / "store")
+    assert f"by mesa-batch run {copy}" in show.stdout

@@ -325,3 +325,15 @@ def test_only_a_run_that_crashes_its_worker_alone_is_recorded_as_its_cause():
             crashing, "worker"
         )
         assert sorted(results.model["run_id"].unique()) == innocent
+
+
+def test_a_sweep_with_nothing_left_to_do_says_so_instead_of_a_bar(tmp_path, capsys):
+    configs = full_factorial(RandomModel, {"n": [1, 2, 3]}, max_steps=2, seed=1)
+    store = tmp_path / "store"
+    BatchRunner(configs, display_progress=False, store=store).run()
+    capsys.readouterr()
+    BatchRunner(configs, display_progress=True, store=store).run()
+    err = capsys.readouterr().err
+    assert err.strip() == f"nothing left to do: 3 of 3 runs are in {store}"
+    BatchRunner(configs[:2], display_progress=False, store=store).run()  # silent when asked
+    assert capsys.readouterr().err == ""

@@ -262,10 +262,11 @@ class DataCollectorSource(DataSource):
         return tables
 
     def _agent_columns(self) -> Columns:
-        """The agent rows of the collected steps the period keeps, as Python lists.
+        """The agent rows of the collected steps the period keeps, as Python sequences.
 
-        Lists, not arrays: a batch joins its runs' lists and makes one array per column, which
-        costs less than an array per run when runs are small.
+        Tuples (and the steps as an array), not an array per column: a batch joins its runs'
+        values and makes one array per column, which costs less than an array per run when
+        runs are small.
         """
         dc = self.collector
         names = [_renamed(name) for name in dc.agent_reporters]
@@ -281,11 +282,17 @@ class DataCollectorSource(DataSource):
         if not isinstance(rows[0], tuple) or len(rows[0]) != 2 + len(names):
             return _select(self._agent_table(dc.get_agent_vars_dataframe()), self.period)
         _, ids, *values = zip(*rows, strict=True)
-        step_column: list[int] = []
-        for step, rows_at in kept:  # one step per collection, not one lookup per row
-            step_column.extend([step] * len(rows_at))
-        columns: Columns = {"step": step_column, "agent_id": list(ids)}
-        columns |= {name: list(column) for name, column in zip(names, values, strict=True)}
+        # one step per collection, not one lookup per row
+        at = [step for step, _ in kept]
+        counts = [len(rows_at) for _, rows_at in kept]
+        step_column: Any
+        if all(type(s) is int for s in at):  # the usual case: an array, joined with one copy
+            step_column = np.repeat(np.asarray(at, dtype=np.int64), counts)
+        else:
+            step_column = [s for s, n in zip(at, counts, strict=True) for _ in range(n)]
+        # the tuples zip made, as they are: a batch joins them (no copy per run)
+        columns: Columns = {"step": step_column, "agent_id": ids}
+        columns |= dict(zip(names, values, strict=True))
         return columns
 
     def _agent_table(self, frame: Any) -> Columns:

@@ -10,6 +10,7 @@ import math
 import pathlib
 import tempfile
 import time
+from collections.abc import Callable
 from typing import Annotated, Any
 
 import typer
@@ -105,11 +106,16 @@ def _open(store: pathlib.Path) -> Any:
 # -- run and validate -------------------------------------------------------------------------
 
 
-def _load(file: pathlib.Path, seed: int | None) -> tuple[Any, list[Any]]:
+def _load(
+    file: pathlib.Path, seed: int | None, read: Callable[[Any], None] | None = None
+) -> tuple[Any, list[Any]]:
+    """The experiment and its configurations; ``read(experiment)`` is called between the two."""
     from mesa_batch import experiment  # noqa: PLC0415
 
     try:
         loaded = experiment.load(file)
+        if read is not None:
+            read(loaded)
         configs = experiment.configurations(loaded, file, seed=seed)
     except MesaBatchError as error:
         raise _fail(str(error)) from None
@@ -154,28 +160,81 @@ def run(  # noqa: PLR0917 - typer passes options by position
     """Run an experiment into its store; running it again resumes it.
 
     Shows runs done, failed, the rate and the time left. Ctrl-C stops within seconds (exit
-    130): every finished run is in the store, and the same command resumes. Without a seed,
-    the first run draws one and records it; running the file again resumes with it.
+    130): every finished run is in the store, and the command it prints (the options given,
+    --fresh left out) resumes. Without a seed, the first run draws one and records it;
+    running the file again resumes with it. Even --processes 1 runs in a worker process: a
+    model that ends its process fails its run, not the command (exit 1).
     """
+    hint = _command_line(
+        file,
+        processes=processes,
+        store=store,
+        seed=seed,
+        retry_failed=retry_failed,
+        run_timeout=run_timeout,
+    )
+    state: dict[str, Any] = {}
+    try:
+        _run(
+            file,
+            state,
+            processes=processes,
+            store=store,
+            seed=seed,
+            retry_failed=retry_failed,
+            fresh=fresh,
+            run_timeout=run_timeout,
+        )
+    except KeyboardInterrupt:  # Ctrl-C before the sweep started (or after it ended)
+        _stop_pool(state)
+        raise _interrupted(state, hint) from None
+    except typer.Exit as stop:
+        if stop.exit_code == USAGE:  # bad input: workers started for it are not wanted
+            _stop_pool(state)
+        raise
+
+
+def _stop_pool(state: dict[str, Any]) -> None:
+    if state.get("pool") is not None:
+        state["pool"].close(kill=True)
+
+
+def _run(
+    file: pathlib.Path,
+    state: dict[str, Any],
+    *,
+    processes: int | None,
+    store: pathlib.Path | None,
+    seed: int | None,
+    retry_failed: bool,
+    fresh: bool,
+    run_timeout: float | None,
+) -> None:
+    """The run command; ``state`` receives the store and the results for a Ctrl-C report."""
     import warnings  # noqa: PLC0415
 
     from mesa_batch import experiment  # noqa: PLC0415
-    from mesa_batch.errors import Interrupted, SeedAdoptedWarning  # noqa: PLC0415
-    from mesa_batch.runner import BatchRunner, check_timeout  # noqa: PLC0415
+    from mesa_batch.errors import SeedAdoptedWarning  # noqa: PLC0415
+    from mesa_batch.runner import check_timeout  # noqa: PLC0415
 
     try:
         limit = check_timeout(run_timeout, "--run-timeout", "--run-timeout 60")
     except MesaBatchError as error:
         raise _fail(str(error)) from None
-    loaded, configs = _load(file, seed)
+
+    def start_workers(loaded: Any) -> None:  # they import Mesa while the runs are built
+        state["store"] = store or experiment.store_of(loaded, file)
+        state["pool"] = _early_pool(loaded, state["store"], processes, fresh=fresh)
+
+    loaded, configs = _load(file, seed, start_workers)
     limit = limit if limit is not None else loaded.execution.run_timeout
-    directory = store or experiment.store_of(loaded, file)
+    directory = state["store"]
     execution = loaded.execution
     client = _client(execution.scheduler) if execution.scheduler else None
     count = processes or (None if execution.processes == "all" else execution.processes)
     console.print(f"[bold]{len(configs)}[/] runs of {loaded.experiment.model} into {directory}")
-    with _progress_display() as (progress, update):
-        runner = BatchRunner(
+    with _progress_display(directory) as (progress, update):
+        runner = state["runner"] = _worker_runner()(
             configs,
             count,
             update,
@@ -194,23 +253,167 @@ def run(  # noqa: PLR0917 - typer passes options by position
                 )
             for warning in caught:
                 errors.print(f"note: {warning.message}", markup=False, highlight=False)
-        except Interrupted as stop:
+        except KeyboardInterrupt as stop:  # Interrupted carries the results
             progress.stop()
-            done = stop.results.counts()["succeeded"]
-            errors.print(
-                f"interrupted: {done} runs done are kept in {directory}. "
-                f"Resume with: mesa-batch run {file}"
-            )
-            raise typer.Exit(INTERRUPTED) from None
+            state["results"] = getattr(stop, "results", None)
+            raise
         except MesaBatchError as error:
             progress.stop()
             raise _fail(str(error), FAILED_RUNS if runner.results else USAGE) from None
         finally:
             if client is not None:
                 client.close()
+    state["results"] = results
+    if elsewhere := _made_elsewhere(results, file, len(configs)):
+        errors.print(f"note: {elsewhere}", markup=False, highlight=False)
     _print_summary(results, directory)
     counts = results.counts()
     raise typer.Exit(FAILED_RUNS if counts["failed"] or counts["pending"] else OK)
+
+
+def _worker_runner() -> type:
+    from mesa_batch.runner import BatchRunner  # noqa: PLC0415
+
+    class WorkerRunner(BatchRunner):
+        """A BatchRunner that runs even a one-process sweep in a worker process, not here.
+
+        A model that ends its process (``os._exit``) then ends a worker: its run is recorded
+        as failed (stage ``worker``) and the sweep goes on, and the command's exit code says
+        so. Run in this process, it would end the command with the model's exit code.
+        """
+
+        _in_process = False
+
+    return WorkerRunner
+
+
+def _early_pool(loaded: Any, directory: pathlib.Path, processes: int | None, *, fresh: bool) -> Any:
+    """Start the local pool's workers for a new store now (None: no pool, or not yet).
+
+    A fresh worker spends about a second importing Mesa; started before the runs are built
+    (which imports the model here), the two overlap. The runner then finds the same pool
+    (loky's reusable executor, same size). A store that exists may have nothing left to do:
+    its workers start when the runner knows.
+    """
+    from mesa_batch import experiment  # noqa: PLC0415
+    from mesa_batch.backends import cpu_count, local_pool  # noqa: PLC0415
+
+    if loaded.execution.scheduler or ((directory / "store.json").exists() and not fresh):
+        return None
+    if _names_a_file(loaded.model_dump()):  # its directory goes on the import path later,
+        return None  # and a worker started now would not see it
+    wanted = processes or loaded.execution.processes
+    workers = cpu_count() if wanted in (None, "all") else int(wanted)
+    runs = experiment.run_count(loaded)
+    workers = max(1, min(workers, runs if runs is not None else workers))
+    if workers == 1 and loaded.replications is not None:
+        return None  # replicate_until runs one-process rounds here, not in a worker
+    pool = local_pool(workers)
+    pool.warm_up()
+    return pool
+
+
+def _made_elsewhere(results: Any, file: pathlib.Path, runs: int) -> str | None:
+    """When this session had nothing to run in a store no run of ``file`` made: say whose it is.
+
+    Each session of a store records its command (``sys.argv``) and working directory; a
+    session of this file names it among its arguments.
+    """
+    sessions = [s for s in results.store_info.get("sessions", []) if isinstance(s, dict)]
+    if not runs or len(sessions) < 2 or sessions[-1].get("todo") != 0:
+        return None
+    target = file.resolve()
+    makers = []
+    for session in sessions[:-1]:
+        command = session.get("command")
+        if not isinstance(command, list):
+            makers.append("an earlier sweep (its command is not recorded)")
+            continue
+        cwd = pathlib.Path(str(session.get("cwd") or "."))
+        if any(_names(cwd, str(arg), target) for arg in command[1:]):
+            return None  # this file ran into the store before: a plain resume
+        makers.append(f"`{_shown(command)}` (in {cwd})")
+    return (
+        f"nothing was run: all {runs} runs of {file} are already in {results.store}, a store "
+        f"made by {makers[0]}, not by this file. To run this file into a store of its own, "
+        'give it one: --store DIR, or store = "..." in [experiment]; to run it again from '
+        "scratch into this one: --fresh (the old store is moved aside)."
+    )
+
+
+def _names(cwd: pathlib.Path, arg: str, target: pathlib.Path) -> bool:
+    if not arg.endswith(".toml"):
+        return False
+    try:
+        return (cwd / arg).resolve() == target
+    except OSError:
+        return False
+
+
+def _shown(command: list[Any]) -> str:
+    import shlex  # noqa: PLC0415
+
+    words = [str(w) for w in command]
+    if words and pathlib.Path(words[0]).name in ("mesa-batch", "__main__.py"):
+        words[0] = "mesa-batch"
+    elif words and words[0].endswith(".py"):
+        words.insert(0, "python")
+    return shlex.join(words)
+
+
+def _names_a_file(value: Any) -> bool:
+    """Whether an experiment's settings name a Python file (``"path/to/file.py:Name"``)."""
+    if isinstance(value, str):
+        return ".py:" in value
+    if isinstance(value, dict):
+        return any(_names_a_file(v) for v in value.values())
+    if isinstance(value, list | tuple):
+        return any(_names_a_file(v) for v in value)
+    return False
+
+
+def _command_line(file: pathlib.Path, **options: Any) -> str:
+    """The ``mesa-batch run`` command with the options given (``--fresh`` left out: it resumes)."""
+    import shlex  # noqa: PLC0415
+
+    words = ["mesa-batch", "run", str(file)]
+    for name, value in options.items():
+        flag = "--" + name.replace("_", "-")
+        if value is True:
+            words.append(flag)
+        elif value is not None and value is not False:
+            words += [flag, str(value)]
+    return shlex.join(words)
+
+
+def _interrupted(state: dict[str, Any], hint: str) -> typer.Exit:
+    """Report a Ctrl-C in one line: what the store keeps, and the command that resumes."""
+    results = state.get("results")
+    runner = state.get("runner")
+    if results is None and runner is not None:
+        results = runner.results
+    directory = state.get("store")
+    if results is None and directory is not None and (directory / "store.json").is_file():
+        from mesa_batch.results import Results  # noqa: PLC0415
+
+        try:
+            results = Results.open(directory)
+        except (MesaBatchError, OSError):
+            results = None
+    if results is None:
+        errors.print(
+            f"interrupted before any run started. Run it with: {hint}",
+            markup=False,
+            highlight=False,
+        )
+    else:
+        done = results.counts()["succeeded"]
+        errors.print(
+            f"interrupted: {done} runs done are kept in {directory}. Resume with: {hint}",
+            markup=False,
+            highlight=False,
+        )
+    return typer.Exit(INTERRUPTED)
 
 
 def _replicate(loaded: Any, runner: Any) -> Any:
@@ -231,9 +434,16 @@ def _replicate(loaded: Any, runner: Any) -> Any:
 
 
 class _progress_display:  # noqa: N801 - a context manager
-    """A rich progress bar fed by the runner's progress callback."""
+    """A rich progress bar fed by the runner's progress callback.
 
-    def __enter__(self) -> tuple[Progress, Any]:
+    The bar is drawn at the runner's first call, once the store is open and the sweep checked:
+    an error found before (a conflict with the store, a bad option) comes without a bar.
+    """
+
+    def __init__(self, store: pathlib.Path):
+        self.store = store
+
+    def __enter__(self) -> tuple[_progress_display, Any]:
         self.progress = Progress(
             TextColumn("[bold]runs"),
             BarColumn(),
@@ -249,18 +459,33 @@ class _progress_display:  # noqa: N801 - a context manager
         self.task = self.progress.add_task("runs", total=None, failed=0, rate="")
         self.started = time.monotonic()
         self.first: int | None = None
-        self.progress.start()
-        return self.progress, self.update
+        self.drawn = self.said = False
+        return self, self.update
 
     def update(self, done: int, failed: int, total: int) -> None:
-        if self.first is None:
-            self.first = done
+        if not self.drawn:
+            if total and done == total:  # a bar that would never move: say so instead
+                if not self.said:
+                    from mesa_batch.runner import nothing_left  # noqa: PLC0415
+
+                    errors.print(nothing_left(total, self.store), markup=False, highlight=False)
+                    self.said = True
+                return
+            self.first, self.started, self.drawn = done, time.monotonic(), True
+            self.progress.start()
+        first = done if self.first is None else self.first
         elapsed = max(time.monotonic() - self.started, 1e-9)
-        rate = f"{(done - self.first) / elapsed:.1f} runs/s" if done > self.first else ""
+        rate = f"{(done - first) / elapsed:.1f} runs/s" if done > first else ""
         self.progress.update(self.task, completed=done, total=total, failed=failed, rate=rate)
 
+    def stop(self) -> None:
+        """Stop the bar, if it was drawn (a stopped bar ends its line)."""
+        if self.drawn:
+            self.progress.stop()
+            self.drawn = False
+
     def __exit__(self, *exc: object) -> None:
-        self.progress.stop()
+        self.stop()
 
 
 def _client(address: str) -> Any:
@@ -346,8 +571,7 @@ def status(store: StoreArgument) -> None:
     """Done, failed and pending runs; for a sweep running now, its progress and time left."""
     from mesa_batch.store import is_locked, read_log  # noqa: PLC0415
 
-    # the log first: every run it lists as finished is committed before the store is read,
-    # so the store's counts are never behind the session's
+    # the log first: every run it lists as finished is committed before the store is read
     log = read_log(store, events=["start", "succeeded", "failed"]) if store.is_dir() else []
     results = _open(store)
     counts = results.counts()
@@ -363,15 +587,16 @@ def status(store: StoreArgument) -> None:
         console.print("a sweep is starting")
         return
     session = starts[-1]
-    finished = [
-        e for e in log if e.get("session") == session["session"] and e.get("event") != "start"
-    ]
+    logged = sum(e.get("session") == session["session"] and e.get("event") != "start" for e in log)
     todo = int(session.get("todo", 0))
+    # from the store, like the line above: its runs still pending were this session's to do
+    # (workers commit a batch before this session logs it, so the log can be behind)
+    finished = min(todo, max(logged, todo - counts["pending"]))
     elapsed = time.time() - float(session["t"])
-    rate = len(finished) / elapsed if elapsed > 0 else 0.0
-    left = (todo - len(finished)) / rate if rate > 0 else float("nan")
+    rate = finished / elapsed if elapsed > 0 else 0.0
+    left = (todo - finished) / rate if rate > 0 else float("nan")
     console.print(
-        f"running (pid {session.get('pid')} on {session.get('host')}): {len(finished)} of {todo} "
+        f"running (pid {session.get('pid')} on {session.get('host')}): {finished} of {todo} "
         f"runs of this session done, {rate:.1f} runs/s, about {_duration(left)} left"
     )
 
@@ -447,7 +672,12 @@ def show(store: StoreArgument) -> None:
             f"  {session.get('id')}: started {session.get('start')}, "
             f"{session.get('todo')} of {session.get('planned')} runs to do, "
             f"{session.get('reason') or 'no end recorded'}"
-            + (f" at {session['end']}" if session.get("end") else ""),
+            + (f" at {session['end']}" if session.get("end") else "")
+            + (
+                f"; by {_shown(command)}"
+                if isinstance(command := session.get("command"), list)
+                else ""
+            ),
             markup=False,
         )
 
@@ -644,7 +874,7 @@ def demo(
     with tempfile.TemporaryDirectory() as scratch:
         directory = keep or pathlib.Path(scratch) / "store"
         console.print(f"demo: {len(configs)} runs of BoltzmannWealth into {directory}")
-        with _progress_display() as (_, update):
+        with _progress_display(directory) as (_, update):
             results = BatchRunner(configs, processes, update, store=directory).run()
         _print_summary(results, directory, kept=keep is not None)
         final = results.dataframe("model", with_parameters=True)

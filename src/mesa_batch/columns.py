@@ -121,10 +121,8 @@ def unify(values: list[Any]) -> np.ndarray:
     types = set(map(type, values))
     if types == {float}:
         return np.asarray(values, dtype=np.float64)
-    if types == {int}:
-        int_type = _int_type(min(values), max(values))
-        if int_type is not None:
-            return np.asarray(values, dtype=int_type)
+    if types == {int} and (exact := _ints(values)) is not None:
+        return exact
     kinds = {value_kind(v) for v in values} if types != {int} else {"big int"}
     numeric = kinds - {"null"}
     if numeric and numeric <= {"int", "float"}:
@@ -141,6 +139,15 @@ def unify(values: list[Any]) -> np.ndarray:
     array = np.empty(len(values), dtype=object)
     array[:] = values
     return array
+
+
+def _ints(values: list[int]) -> np.ndarray | None:
+    """Python ints as int64, else uint64 (some past int64, none negative), else None."""
+    try:  # the common case, in one pass: every int fits int64
+        return np.asarray(values, dtype=np.int64)
+    except OverflowError:
+        int_type = _int_type(min(values), max(values))
+        return None if int_type is None else np.asarray(values, dtype=int_type)
 
 
 def as_array(values: Any) -> np.ndarray:

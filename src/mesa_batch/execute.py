@@ -308,4 +308,5 @@ def with_worker_time(statuses: list[RunStatus], start: float) -> list[RunStatus]
 
 def _with_run_id(columns: Columns, run_id: int) -> Columns:
     n = len(next(iter(columns.values()), []))
-    return {"run_id": [run_id] * n, **columns}
+    # an array, not a list: a batch joins arrays with one copy, and checks no value's type
+    return {"run_id": np.full(n, run_id, dtype=np.int64), **columns}

@@ -145,12 +145,14 @@ class Results:
     ):
         self._use(MemoryTables(configurations, statuses, chunks), configurations)
         self._reproducible = reproducible
+        # the runs' own statuses, in run id order (not rebuilt from the outcome table's rows)
+        self._statuses: dict[int, RunStatus] | None = {k: statuses[k] for k in sorted(statuses)}
 
     def _use(self, tables: Tables, configurations: Iterable[RunConfiguration]) -> None:
         self._tables = tables
         self._configurations = {c.run_id: c for c in configurations}
         self._frames: dict[str, pd.DataFrame] = {}
-        self._statuses: dict[int, RunStatus] | None = None
+        self._statuses = None
         self._store: pathlib.Path | None = None
         self._reproducible = None
 

@@ -47,6 +47,7 @@ import math
 import os
 import pathlib
 import signal
+import sys
 import threading
 import time
 import uuid
@@ -184,6 +185,10 @@ class BatchRunner:
             )
         self.results: Results | None = None
 
+    #: Whether one process means this process (the command line runs even one in a worker,
+    #: so that a model ending its process cannot end the command and hide pending runs).
+    _in_process = True
+
     def run_all(self) -> list[dict[str, Any]]:
         """Run every configuration; return the collected rows as a list of dicts.
 
@@ -221,6 +226,9 @@ class BatchRunner:
             raise
         try:
             backend = self._backend(len(sink.todo))
+        except KeyboardInterrupt:  # Ctrl-C while the pool starts
+            self.results = sink.finish("interrupted")  # the store's lock is released
+            raise Interrupted(self.results) from None
         except BaseException:
             self.results = sink.finish("error")  # the store's lock is released
             raise
@@ -228,7 +236,7 @@ class BatchRunner:
         total = len(sink.configurations)
         started = time.perf_counter()
         finished = _Finished()
-        with _progress(total, total - len(sink.todo), self.display_progress) as bar:
+        with _progress(total, total - len(sink.todo), self.display_progress, self.store) as bar:
             try:
                 with _terminate_as_interrupt():
                     for result in dispatch:
@@ -351,7 +359,7 @@ class BatchRunner:
         if (self.store / "store.json").exists():
             return None
         workers = min(self.number_processes or cpu_count(), len(self.configurations))
-        if workers < 2:
+        if workers < 2 and self._in_process:
             return None
         backend = local_pool(workers, run_timeout=self.run_timeout)
         backend.warm_up()
@@ -365,7 +373,7 @@ class BatchRunner:
             )
         workers = self.number_processes or cpu_count()
         workers = min(workers, max(1, runs))
-        if workers == 1:
+        if workers == 1 and self._in_process:
             return SerialBackend(run_timeout=limit)
         return local_pool(workers, run_timeout=limit)
 
@@ -615,7 +623,7 @@ def _dispatch(
                     yield result
     finally:
         for future in in_flight:
-            future.cancel()
+            backend.cancel(future)
 
 
 class _Watch:
@@ -720,6 +728,11 @@ def _failed(batch: Sequence[RunConfiguration], failure: Failure) -> BatchResult:
     return BatchResult(statuses=statuses, tables={})
 
 
+def nothing_left(total: int, store: pathlib.Path) -> str:
+    """What a sweep whose runs are all in its store says instead of drawing a progress bar."""
+    return f"nothing left to do: {total} of {total} runs are in {store}"
+
+
 #: A progress callback: called after each batch with (runs done, runs failed, runs in all).
 ProgressCallback = Callable[[int, int, int], None]
 
@@ -727,18 +740,27 @@ ProgressCallback = Callable[[int, int, int], None]
 class _progress:  # noqa: N801 - used as a context manager, like a function
     """A tqdm bar (terminal or notebook) counting runs, with failures and ETA; or a callback."""
 
-    def __init__(self, total: int, done: int, display: bool | ProgressCallback):
+    def __init__(
+        self,
+        total: int,
+        done: int,
+        display: bool | ProgressCallback,
+        store: pathlib.Path | None = None,
+    ):
         self.total = total
         self.done = done
         self.callback = display if callable(display) else None
         self.enabled = display is True
+        self.store = store
         self.failed = 0
         self.bar: Any = None
 
     def __enter__(self) -> _progress:
         if self.callback is not None:
             self.callback(self.done, self.failed, self.total)
-        if self.enabled:
+        if self.enabled and self.store is not None and self.total and self.done == self.total:
+            print(nothing_left(self.total, self.store), file=sys.stderr)  # instead of a bar
+        elif self.enabled:
             from tqdm.auto import tqdm  # noqa: PLC0415
 
             self.bar = tqdm(

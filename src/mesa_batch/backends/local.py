@@ -82,6 +82,10 @@ class Backend(ABC):
     def close(self, *, kill: bool = False) -> None:  # noqa: B027 - optional hook
         """Release what the backend owns (``kill``: stop running work now)."""
 
+    def cancel(self, future: cf.Future[BatchResult]) -> None:
+        """Cancel a batch that is no longer wanted (the sweep stops; ``close`` follows)."""
+        future.cancel()
+
 
 class SerialBackend(Backend):
     """Runs each batch at once in the calling process (debuggable, nothing is pickled).
@@ -206,6 +210,13 @@ class ProcessPoolBackend(ExecutorBackend):
             A future per worker, of the process id that warmed up.
         """
         return [self.executor.submit(_warm_up) for _ in range(self.workers)]
+
+    def cancel(self, future: cf.Future[BatchResult]) -> None:
+        """Leave it: ``close(kill=True)`` follows and fails the queued batches itself.
+
+        (loky's manager thread fails with ``InvalidStateError`` on a queued batch cancelled
+        before it is shut down.)
+        """
 
     def recover(self) -> None:
         """Get a fresh pool (loky replaces a broken reusable executor)."""

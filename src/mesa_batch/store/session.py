@@ -638,6 +638,22 @@ def _start_meta(
     if not isinstance(sessions, list):
         sessions = meta["sessions"] = []
     sessions.append(
-        {"id": session, "start": now, "pid": os.getpid(), "planned": len(configs), "todo": todo}
+        {
+            "id": session,
+            "start": now,
+            "pid": os.getpid(),
+            "planned": len(configs),
+            "todo": todo,
+            # what made the store: an experiment file, a script (resume hints, `show`)
+            "command": [str(arg) for arg in sys.argv],
+            "cwd": _cwd(),
+        }
     )
     write_json(root / "store.json", meta)
+
+
+def _cwd() -> str | None:
+    try:
+        return os.getcwd()
+    except OSError:  # the working directory was removed
+        return None
