@@ -227,10 +227,12 @@ class StoreState:
         columns: Sequence[str] | None = None,
         run_ids: Iterable[int] | None = None,
     ) -> Iterator[Any]:
-        """The committed rows of one table, one Arrow table per part, read column by column.
+        """The committed rows of one table, one Arrow table per row group, column by column.
 
-        Only the ``columns`` asked for (and ``run_id``) are read from each part, and only the
-        rows of runs that part contributes (its batch is the run's outcome).
+        Only the ``columns`` asked for (and ``run_id``) are read from each part, a row group at
+        a time (a batch's part is one; a compacted session's part holds whole batches of about
+        a million rows each), and only the rows of runs that part contributes (its batch is
+        the run's outcome).
 
         Args:
             name: The table name.
@@ -241,40 +243,68 @@ class StoreState:
         Yields:
             ``pyarrow.Table`` pieces, each with ``run_id`` first.
         """
-        import pyarrow as pa  # noqa: PLC0415
-        import pyarrow.compute as pc  # noqa: PLC0415
-        import pyarrow.parquet as pq  # noqa: PLC0415
-
         wanted = None if run_ids is None else np.fromiter(run_ids, np.int64)
         targets = self.column_types(name)
         for path, contributes in sorted(self.batches.get(name, {}).items()):
             keep = contributes if wanted is None else contributes[np.isin(contributes, wanted)]
-            if not len(keep):
-                continue
-            try:
-                file = pq.ParquetFile(path)
-                present = file.schema_arrow.names
-                chosen = None
-                if columns is not None:
-                    chosen = ["run_id", *(c for c in columns if c in present and c != "run_id")]
-                table = file.read(columns=chosen)
-            except (OSError, pa.ArrowException) as error:
-                warnings.warn(
-                    f"the data part {path} of the table {name!r} cannot be read "
-                    f"({type(error).__name__}: {error}); the rows of runs "
-                    f"{_ids(keep)} are left out. Resume the sweep: its writing session moves the "
-                    "part to quarantine/ and runs them again.",
-                    CorruptPartWarning,
-                    stacklevel=3,
-                )
-                continue
+            if len(keep):
+                yield from _scan_part(path, name, keep, columns, targets)
+
+
+def _scan_part(
+    path: pathlib.Path,
+    name: str,
+    keep: np.ndarray,
+    columns: Sequence[str] | None,
+    targets: Mapping[str, Any],
+) -> Iterator[Any]:
+    """One part's rows of the runs ``keep``, a row group at a time (see :meth:`StoreState.scan`)."""
+    import pyarrow as pa  # noqa: PLC0415
+    import pyarrow.compute as pc  # noqa: PLC0415
+    import pyarrow.parquet as pq  # noqa: PLC0415
+
+    value_set = pa.array(keep, pa.int64())
+    file, group = None, 0
+    try:
+        file = pq.ParquetFile(path)
+        present = file.schema_arrow.names
+        chosen = None
+        if columns is not None:
+            chosen = ["run_id", *(c for c in columns if c in present and c != "run_id")]
+        for group in range(file.num_row_groups):
+            table = file.read_row_group(group, columns=chosen)
             if columns is not None:
                 for column in columns:
                     if column not in table.column_names:
                         table = table.append_column(column, pa.nulls(len(table)))
                 table = table.select(["run_id", *(c for c in columns if c != "run_id")])
-            mask = pc.is_in(table.column("run_id"), value_set=pa.array(keep, pa.int64()))
-            yield conform(table.filter(mask), targets)
+            table = table.filter(pc.is_in(table.column("run_id"), value_set=value_set))
+            yield conform(table, targets)
+    except (OSError, pa.ArrowException) as error:
+        missing = _unread(file, group, keep)
+        warnings.warn(
+            f"the data part {path} of the table {name!r} cannot be read "
+            f"({type(error).__name__}: {error}); the rows of runs "
+            f"{_ids(missing)} are left out. Resume the sweep: its writing session moves the "
+            "part to quarantine/ and runs them again.",
+            CorruptPartWarning,
+            stacklevel=4,
+        )
+
+
+def _unread(file: Any, failed: int, keep: np.ndarray) -> np.ndarray:
+    """The runs of ``keep`` with no rows in the row groups read before the one that failed."""
+    import pyarrow as pa  # noqa: PLC0415
+
+    read = []
+    for group in range(failed if file is not None else 0):
+        try:
+            read.append(file.read_row_group(group, columns=["run_id"]).column("run_id"))
+        except (OSError, pa.ArrowException):
+            continue
+    if not read:
+        return keep
+    return np.setdiff1d(keep, np.concatenate([c.to_numpy() for c in read]))
 
 
 def read_state(root: str | os.PathLike[str], *, verify: bool = False) -> StoreState:
@@ -584,9 +614,10 @@ def _read_runs_parts(root: pathlib.Path, found: _Found) -> tuple[Any, dict[str, 
         if found.sessions is not None and session_of(path.stem) not in found.sessions:
             foreign.append(path.name)
             continue
-        # a batch id repeats on every row of its batch: read it as a dictionary (~10 MB less
-        # for 100,000 runs, and pandas gets a categorical column)
-        table = _read_parquet(path, found.corrupt, dictionary=["batch"])
+        # a batch id, its parts and checks repeat on every row of its batch (of its session,
+        # compacted): read them as dictionaries (~10 MB less for 100,000 runs, and pandas
+        # gets a categorical batch column)
+        table = _read_parquet(path, found.corrupt, dictionary=["batch", "parts", "checks"])
         if table is None:
             continue
         if not {"run_id", "key", "status", "batch", "parts"} <= set(table.column_names):
@@ -596,7 +627,7 @@ def _read_runs_parts(root: pathlib.Path, found: _Found) -> tuple[Any, dict[str, 
         if table.num_rows and batches != [path.stem]:
             foreign.append(path.name)
             continue
-        named = str(table.column("parts")[0]) if table.num_rows else ""
+        named = str(table.column("parts")[0].as_py() or "") if table.num_rows else ""
         parts[path.stem] = [p for p in named.split(",") if p]
         if "checks" in table.column_names:
             checks = loads(table.column("checks")[0].as_py()) if table.num_rows else None
