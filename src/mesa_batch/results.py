@@ -421,7 +421,7 @@ class Results:
             frame[name] = plan[name].to_numpy()
         frame["point"] = frame["point"].astype("Int64")
         data: dict[str, Any] = {name: frame[name] for name in frame.columns}
-        _add_parameter_columns(data, self._tables.parameters())
+        _add_parameter_columns(data, *self._tables.parameter_codes())
         return pd.DataFrame(data)
 
     # -- failures and summary -------------------------------------------------------------
@@ -687,17 +687,28 @@ def _number(value: object) -> float:
 
 
 def _add_parameter_columns(
-    data: dict[str, Any], parameters: Sequence[Mapping[str, Any] | None]
+    data: dict[str, Any], codes: np.ndarray, points: Sequence[Mapping[str, Any] | None]
 ) -> None:
     """Add a column per parameter name (in order of first appearance) to a runs table.
 
-    A parameter named like a runs column gets the suffix `` (parameter)``; runs whose
-    parameters are unknown (a store that lost its plan) get None.
+    Row ``i`` has the parameters ``points[codes[i]]`` (none where the code is ``-1``): each
+    column is built over the points, then taken by the codes. A parameter named like a runs
+    column gets the suffix `` (parameter)``; runs whose parameters are unknown (a store that
+    lost its plan) get None.
     """
-    points = [p or {} for p in parameters]
-    for name in dict.fromkeys(n for point in points for n in point):
-        values = [point.get(name) for point in points]
-        data[name if name not in data else f"{name} (parameter)"] = _column(values)
+    import pandas as pd  # noqa: PLC0415
+
+    known = [p or {} for p in points]
+    unknown = bool(len(codes)) and bool((codes < 0).any())
+    rows = np.where(codes < 0, len(known), codes) if unknown else codes
+    for name in dict.fromkeys(n for point in known for n in point):
+        values = [point.get(name) for point in known] + ([None] if unknown else [])
+        column = _column(values)
+        by_point = pd.Series(column, dtype=object if isinstance(column, pd.Series) else None)
+        taken = by_point.to_numpy()[rows]
+        data[name if name not in data else f"{name} (parameter)"] = (
+            pd.Series(taken, dtype=object) if isinstance(column, pd.Series) else taken
+        )
 
 
 def _column(values: list[Any]) -> Any:

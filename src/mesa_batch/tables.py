@@ -64,6 +64,15 @@ class Tables(ABC):
     def parameters(self) -> list[dict[str, Any] | None]:
         """Each plan row's parameters (None where the store does not know them)."""
 
+    def parameter_codes(self) -> tuple[np.ndarray, list[dict[str, Any] | None]]:
+        """The plan rows' parameters as distinct points and each row's point (``-1``: unknown).
+
+        Replicas share one point: building columns from the points, then taking them by the
+        codes, costs a Python object per point instead of per run.
+        """
+        points = self.parameters()
+        return np.arange(len(points), dtype=np.int64), points
+
     @abstractmethod
     def outcomes(self) -> pd.DataFrame:
         """One row per finished run (:data:`OUTCOME_FIELDS`)."""
@@ -295,10 +304,11 @@ class StoreTables(Tables):
             else:
                 plan = self._store_plan()
                 frame = plan.reindex(columns=list(PLAN_FIELDS)).reset_index(drop=True)
-                frame["seed"] = pd.array(
-                    [None if pd.isna(s) else int(s) for s in frame["seed"].tolist()],
-                    dtype="UInt64",
-                )
+                if not isinstance(frame["seed"].dtype, pd.UInt64Dtype):  # not as read_plan reads
+                    frame["seed"] = pd.array(
+                        [None if pd.isna(s) else int(s) for s in frame["seed"].tolist()],
+                        dtype="UInt64",
+                    )
                 frame["run_id"] = frame["run_id"].astype("int64")
                 self._plan = frame
         return self._plan
@@ -307,6 +317,13 @@ class StoreTables(Tables):
         if self._configs is not None:
             return [dict(c.parameters) for c in sorted(self._configs, key=lambda c: c.run_id)]
         return self._state.parameters(self._store_plan())
+
+    def parameter_codes(self) -> tuple[np.ndarray, list[dict[str, Any] | None]]:  # noqa: D102
+        from mesa_batch.store.reader import parameter_codes  # noqa: PLC0415
+
+        if self._configs is not None:
+            return super().parameter_codes()
+        return parameter_codes(self._store_plan())
 
     def outcomes(self) -> pd.DataFrame:  # noqa: D102
         if self._outcomes is None:

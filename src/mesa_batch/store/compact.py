@@ -152,7 +152,7 @@ def _batch_records(
     pieces, records = [], []
     for path in sorted(paths):
         with _unfit_on_errors():
-            table = pq.read_table(pa.BufferReader(read_bytes(path, 1 << 30)))
+            table = pq.ParquetFile(pa.BufferReader(read_bytes(path, 1 << 30))).read()
         if not {"run_id", "key", "status", "batch", "parts", "checks"} <= set(table.column_names):
             raise _UnfitError(f"{path.name} has no checks")
         if not table.num_rows:
@@ -277,7 +277,7 @@ def _verified(path: pathlib.Path, check: Sequence[Any]) -> Any:
         data = read_bytes(path, int(size))
         if len(data) != size or hashlib.blake2b(data, digest_size=16).hexdigest() != digest:
             raise _UnfitError(f"{path.name} does not match its batch's checks")
-        table = pq.read_table(pa.BufferReader(data))
+        table = pq.ParquetFile(pa.BufferReader(data)).read()
     if table.num_rows != rows:
         raise _UnfitError(f"{path.name} has {table.num_rows} rows; its batch recorded {rows}")
     return table

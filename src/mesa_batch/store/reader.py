@@ -51,6 +51,7 @@ __all__ = [
     "StoreState",
     "check_format",
     "decoded_parameters",
+    "parameter_codes",
     "read_designs",
     "read_log",
     "read_plan",
@@ -215,7 +216,7 @@ class StoreState:
                     continue
 
             def read_column(path: pathlib.Path, column: str) -> Any:
-                return pq.read_table(path, columns=[column]).column(column)
+                return pq.ParquetFile(path).read(columns=[column]).column(column)
 
             found = self._types[name] = target_types(name, schemas, read_column)
         return found
@@ -394,7 +395,10 @@ def _read_parquet(
     import pyarrow.parquet as pq  # noqa: PLC0415
 
     try:
-        return pq.read_table(path, read_dictionary=list(dictionary) or None)
+        # ParquetFile, not read_table: one file needs no dataset (nor pyarrow.dataset's import)
+        names = pq.read_schema(path).names
+        wanted = [name for name in dictionary if name in names]
+        return pq.ParquetFile(path, read_dictionary=wanted or None).read()
     except (OSError, pa.ArrowException):
         corrupt.append(path)
         return None
@@ -403,13 +407,21 @@ def _read_parquet(
 # -- the plan ---------------------------------------------------------------------------------
 
 
+#: Plan columns that repeat across runs (a model path, a design): read as dictionaries.
+REPEATED: Final = ("model", "design", "design_name", "scenario_cls", "reporters", "parameters")
+
+
 def read_plan(root: pathlib.Path, columns: Sequence[str] = PLAN_COLUMNS) -> pd.DataFrame:
-    """Every plan part's rows (version 1 and 2), first planning of a key kept, by run id."""
-    import pandas as pd  # noqa: PLC0415
+    """Every plan part's rows (version 1 and 2), first planning of a key kept, by run id.
+
+    The parts are joined, deduplicated and sorted in Arrow; pandas gets the result once
+    (columns of repeated text as categoricals).
+    """
     import pyarrow as pa  # noqa: PLC0415
+    import pyarrow.compute as pc  # noqa: PLC0415
     import pyarrow.parquet as pq  # noqa: PLC0415
 
-    frames = []
+    tables = []
     for path in _parts(root / "plan"):
         try:
             schema = pq.read_schema(path)
@@ -417,21 +429,81 @@ def read_plan(root: pathlib.Path, columns: Sequence[str] = PLAN_COLUMNS) -> pd.D
             wanted = [c for c in columns if c in schema.names]
             if not version2 and "parameters" in columns and "parameters" in schema.names:
                 wanted.append("parameters")
-            table = pq.read_table(path, columns=list(dict.fromkeys(wanted)))
+            repeated = [c for c in REPEATED if c in wanted] if version2 else None
+            file = pq.ParquetFile(path, read_dictionary=repeated)
+            table = file.read(columns=list(dict.fromkeys(wanted)))
+            if not version2:
+                upgraded = _upgrade_plan(table.to_pandas())
+                table = pa.Table.from_pandas(upgraded, preserve_index=False)
+            table = _plan_types(table)
         except (OSError, pa.ArrowException):
             continue
-        frame = table.to_pandas()
-        frames.append(frame if version2 else _upgrade_plan(frame))
-    if not frames:
+        tables.append(table)
+    if not tables:
         return _empty_plan(columns)
-    for frame in frames:  # seeds are uint64: never let a concat turn them into floats
-        if "seed" in frame:
-            frame["seed"] = frame["seed"].astype("UInt64")
-    plan = pd.concat(frames, ignore_index=True).drop_duplicates("key", keep="first")
+    try:
+        table = pa.concat_tables(tables, promote_options="permissive")
+    except pa.ArrowException:  # parts whose columns no type holds together: as pandas does
+        table = pa.concat_tables(
+            [pa.Table.from_pandas(t.to_pandas().astype(object)) for t in tables],
+            promote_options="permissive",
+        )
+    table = _first_of_each_key(table.unify_dictionaries() if len(tables) > 1 else table)
+    table = table.take(pc.sort_indices(table, sort_keys=[("run_id", "ascending")]))
+    plan = _plan_frame(table)
     for column in columns:
         if column not in plan:
             plan[column] = None
-    return plan[list(columns)].sort_values("run_id", ignore_index=True)
+    return plan[list(columns)]
+
+
+def _plan_types(table: Any) -> Any:
+    """A plan part in the types every part is joined in.
+
+    Seeds are ``uint64``, the text of :data:`REPEATED` dictionary-encoded, and the schema
+    metadata dropped.
+    """
+    import pyarrow as pa  # noqa: PLC0415
+
+    for index, field in enumerate(table.schema):
+        column = table.column(index)
+        if field.name == "seed" and field.type != pa.uint64():
+            column = column.cast(pa.uint64())
+        elif field.name in REPEATED and not pa.types.is_dictionary(field.type):
+            column = column.cast(pa.string()).dictionary_encode()
+        else:
+            continue
+        table = table.set_column(index, field.name, column)
+    return table.replace_schema_metadata(None)
+
+
+def _first_of_each_key(table: Any) -> Any:
+    """The rows of a plan table, only the first of each key."""
+    import pyarrow as pa  # noqa: PLC0415
+    import pyarrow.compute as pc  # noqa: PLC0415
+
+    if "key" not in table.column_names or pc.count_distinct(table.column("key")).as_py() == len(
+        table
+    ):
+        return table
+    index = pa.array(np.arange(len(table), dtype=np.int64))
+    rows = pa.table({"key": table.column("key"), "i": index})
+    first = rows.group_by("key", use_threads=False).aggregate([("i", "min")])
+    return table.take(pa.array(np.sort(first.column("i_min").to_numpy())))
+
+
+def _plan_frame(table: Any) -> pd.DataFrame:
+    """A plan table in pandas: seeds as ``UInt64`` (never floats), nulls as None."""
+    import pandas as pd  # noqa: PLC0415
+    import pyarrow as pa  # noqa: PLC0415
+
+    def types(kind: Any) -> Any:
+        return pd.UInt64Dtype() if kind == pa.uint64() else None
+
+    frame = table.to_pandas(types_mapper=types, split_blocks=True)
+    if "seed" in frame:
+        frame["seed"] = frame["seed"].astype("UInt64")
+    return frame
 
 
 def _empty_plan(columns: Sequence[str]) -> pd.DataFrame:
@@ -490,6 +562,22 @@ def decoded_parameters(plan: pd.DataFrame) -> list[dict[str, Any] | None]:
     return out
 
 
+def parameter_codes(plan: pd.DataFrame) -> tuple[np.ndarray, list[dict[str, Any] | None]]:
+    """The distinct parameters of the plan rows, decoded once each, and each row's index.
+
+    Returns:
+        Each row's index into the points (``-1`` where its parameters are unknown), and the
+        points.
+    """
+    import pandas as pd  # noqa: PLC0415
+
+    if "parameters" not in plan or not len(plan):
+        return np.full(len(plan), -1, dtype=np.int64), []
+    codes, texts = pd.factorize(plan["parameters"], use_na_sentinel=True)
+    points = [decode_parameters(t) if isinstance(t, str) else None for t in texts.tolist()]
+    return np.asarray(codes, dtype=np.int64), points
+
+
 def reconcile(plan: pd.DataFrame, runs: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
     """Check the plan against the runs parts' keys and ids; the runs parts win.
 
@@ -500,6 +588,8 @@ def reconcile(plan: pd.DataFrame, runs: pd.DataFrame) -> tuple[pd.DataFrame, lis
     import pandas as pd  # noqa: PLC0415
 
     if not len(runs):
+        return plan, []
+    if _consistent(plan, runs):
         return plan, []
     done = pd.DataFrame(
         {"key": runs["key"].astype(str).to_numpy(), "done_id": runs["run_id"].to_numpy()}
@@ -533,6 +623,30 @@ def reconcile(plan: pd.DataFrame, runs: pd.DataFrame) -> tuple[pd.DataFrame, lis
         merged = pd.concat([merged, orphans], ignore_index=True)
     merged["run_id"] = merged["run_id"].astype("int64")
     return merged.sort_values("run_id", ignore_index=True), notes
+
+
+def _consistent(plan: pd.DataFrame, runs: pd.DataFrame) -> bool:
+    """Whether every finished run is in the plan, under its own id (checked in numpy and Arrow).
+
+    The common case, and what :func:`reconcile` would find after a merge on 100,000s of keys.
+    """
+    import pyarrow as pa  # noqa: PLC0415
+    import pyarrow.compute as pc  # noqa: PLC0415
+
+    ids = plan["run_id"].to_numpy(dtype=np.int64)
+    if not len(ids) or not (ids[1:] > ids[:-1]).all():
+        return False  # not sorted and unique: let the merge decide
+    done = runs["run_id"].to_numpy(dtype=np.int64)
+    at = np.searchsorted(ids, done)
+    if (at >= len(ids)).any() or (ids[np.minimum(at, len(ids) - 1)] != done).any():
+        return False
+    planned = pa.array(plan["key"], pa.string(), from_pandas=True).take(pa.array(at))
+    keys = pa.array(runs["key"], pa.string(), from_pandas=True)
+    if planned.null_count or keys.null_count:
+        return False
+    same = pc.all(pc.equal(planned, keys)).as_py()
+    # and no key of the plan is another finished run's (keys are unique in the plan)
+    return bool(same) and pc.count_distinct(keys).as_py() == len(keys)
 
 
 # -- designs ----------------------------------------------------------------------------------
@@ -836,26 +950,70 @@ def read_log(
 
     Args:
         root: The store directory.
-        events: Only entries of these events (``"failed"``, ``"start"``, ...); lines of other
-            events are not even decoded, which matters for a log of 100,000s of runs.
+        events: Only entries of these events (``"failed"``, ``"start"``, ...); the log is then
+            searched for them in blocks, and only their lines are decoded, which matters for a
+            log of 100,000s of runs.
     """
     kinds = None if events is None else {str(event) for event in events}
-    wanted = None if kinds is None else [f'"event": "{event}"' for event in kinds]
-    entries = []
     path = pathlib.Path(root) / "status.jsonl"
     try:
         file = os.fdopen(open_no_follow(path), "rb")
     except OSError:
         return []
+    entries = []
     with file:
-        for raw in _bounded_lines(file):
-            line = raw.decode(errors="replace")
-            if wanted is not None and not any(marker in line for marker in wanted):
-                continue
+        if kinds is None:
+            lines: Iterable[bytes] = _bounded_lines(file)
+        else:
+            lines = _lines_with(file, [f'"event": "{event}"'.encode() for event in sorted(kinds)])
+        for raw in lines:
             try:
-                entry = json.loads(line)
+                entry = json.loads(raw.decode(errors="replace"))
             except ValueError:
                 continue
             if kinds is None or (isinstance(entry, dict) and entry.get("event") in kinds):
                 entries.append(entry)
     return entries
+
+
+#: How much of the status log is searched at a time.
+LOG_BLOCK: Final = 1024 * 1024
+
+
+def _lines_with(file: Any, markers: Sequence[bytes]) -> Iterator[bytes]:
+    """The lines of a binary file that hold one of ``markers``, in order, found block by block.
+
+    Lines longer than :data:`MAX_LINE` are skipped, as :func:`_bounded_lines` does.
+    """
+    pending, skipping = b"", False
+    while block := file.read(LOG_BLOCK):
+        if skipping:  # the rest of a line too long to keep
+            cut = block.find(b"\n")
+            if cut < 0:
+                continue
+            block, skipping = block[cut + 1 :], False
+        data = pending + block
+        last = data.rfind(b"\n") + 1
+        pending = data[last:]
+        if len(pending) > MAX_LINE:
+            pending, skipping = b"", True
+        yield from _matching(data[:last], markers)
+    if pending and not skipping:  # a last line without its newline (torn, or being written)
+        yield from _matching(pending, markers)
+
+
+def _matching(data: bytes, markers: Sequence[bytes]) -> Iterator[bytes]:
+    """The lines of ``data`` (whole lines) that hold a marker, in order."""
+    starts = set()
+    for marker in markers:
+        at = data.find(marker)
+        while at >= 0:
+            start = data.rfind(b"\n", 0, at) + 1
+            starts.add(start)
+            end = data.find(b"\n", at)
+            at = data.find(marker, end) if end >= 0 else -1
+    for start in sorted(starts):
+        end = data.find(b"\n", start)
+        line = data[start:] if end < 0 else data[start : end + 1]
+        if len(line) <= MAX_LINE:
+            yield line
