@@ -3,7 +3,7 @@
 import pyarrow.parquet as pq
 import pytest
 
-from mesa_batch import BatchRunner, ConfigurationError, RunFailedWarning, full_factorial
+from mesa_batch import BatchRunner, ConfigurationError, Results, RunFailedWarning, full_factorial
 from tests.models import CounterModel, KwargsModel, MoneyModel
 
 
@@ -127,3 +127,18 @@ def test_empty_tables_keep_their_key_columns():
         results = BatchRunner(configs, display_progress=False).run()
     assert list(results.model.columns) == ["run_id", "step"]
     assert results.to_records() == []
+
+
+def test_columns_are_read_without_rows_and_agree_with_the_tables(results, tmp_path):
+    configs = full_factorial(
+        CounterModel, {"n": [1, 2], "collect": "typed"}, iterations=2, max_steps=3, seed=4
+    )
+    stored = BatchRunner(configs, display_progress=False, store=tmp_path / "store").run()
+    opened = Results.open(tmp_path / "store")
+    for table in results.tables:
+        expected = [str(c) for c in results.dataframe(table).columns]
+        assert results.columns(table) == expected
+        assert stored.columns(table) == expected
+        assert opened.columns(table) == expected
+    with pytest.raises(ConfigurationError, match="table must be one of"):
+        opened.columns("nope")

@@ -331,8 +331,9 @@ def status(store: StoreArgument) -> None:
     from mesa_batch.store import is_locked, read_log  # noqa: PLC0415
 
     # the log first: every run it lists as finished is committed before the store is read,
-    # so the store's counts are never behind the session's
-    log = read_log(store, events=["start", "succeeded", "failed"]) if store.is_dir() else []
+    # so the store's counts are never behind the session's (only a running sweep's is needed)
+    running = store.is_dir() and is_locked(store)
+    log = read_log(store, events=["start", "succeeded", "failed"]) if running else []
     results = _open(store)
     counts = results.counts()
     console.print(
@@ -400,11 +401,9 @@ def show(store: StoreArgument) -> None:
     console.print(parameters)
     tables = Table("table", "rows", "columns", title="tables")
     for name in results.tables:
-        frame = results.dataframe(name)
-        values = [str(c) for c in frame.columns if c not in ("run_id", "step", "agent_id")]
-        tables.add_row(
-            name, str(len(frame)), ", ".join(values[:8]) + (" ..." if len(values) > 8 else "")
-        )
+        rows, columns = _shape(results, name)
+        values = [str(c) for c in columns if c not in ("run_id", "step", "agent_id")]
+        tables.add_row(name, str(rows), ", ".join(values[:8]) + (" ..." if len(values) > 8 else ""))
     console.print(tables)
     overhead = results.runner_overhead
     if overhead is not None:
@@ -434,6 +433,14 @@ def show(store: StoreArgument) -> None:
             + (f" at {session['end']}" if session.get("end") else ""),
             markup=False,
         )
+
+
+def _shape(results: Any, table: str) -> tuple[int, list[str]]:
+    """A table's rows and columns; a data table's read from its ``run_id`` column only."""
+    if table == "runs":
+        return len(results.runs), list(results.runs.columns)
+    rows = sum(piece.num_rows for piece in results.scan(table, columns=[]))
+    return rows, results.columns(table)
 
 
 def _values(column: Any) -> str:

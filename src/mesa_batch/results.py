@@ -240,7 +240,7 @@ class Results:
     # -- what the results are of ----------------------------------------------------------
 
     def __len__(self) -> int:
-        return len(self._tables.plan())  # the plan frame is built once
+        return self._tables.count()  # from a store: its plan's run ids only
 
     @property
     def store(self) -> pathlib.Path | None:
@@ -382,6 +382,19 @@ class Results:
             return
         yield from self._tables.scan(table, columns=columns, run_ids=run_ids)
 
+    def columns(self, table: str) -> list[str]:
+        """A table's column names, without reading its rows (from a store: the parts' footers).
+
+        Raises:
+            ConfigurationError: ``table`` is not one of this sweep's tables.
+        """
+        if table == "runs":
+            return [str(c) for c in self.runs.columns]
+        if table in self._frames:
+            return [str(c) for c in self._frames[table].columns]
+        self._check_table(table)
+        return self._tables.columns(table)
+
     def rows(self, table: str, run_ids: Iterable[int]) -> pd.DataFrame:
         """The rows of some runs in one table (from a store, only theirs are read)."""
         if table in self._frames:
@@ -416,6 +429,9 @@ class Results:
             frame[name] = column.array
         for name in FAILURE_COLUMNS:
             values = indexed[name] if name in indexed else pd.Series(None, index=indexed.index)
+            if not values.notna().any():  # no failure: no Python object per run to look at
+                frame[name] = np.full(len(frame), None, dtype=object)
+                continue
             frame[name] = [v if isinstance(v, str) else None for v in values.tolist()]
         for name in DESIGN_COLUMNS:
             frame[name] = plan[name].to_numpy()

@@ -82,6 +82,19 @@ PLAN_COLUMNS: Final = (
     "parameters",
     "parameters_exact",
 )
+#: The plan columns results are read from (:meth:`StoreState.plan_columns`).
+LEAN_COLUMNS: Final = (
+    "run_id",
+    "key",
+    "point_key",
+    "iteration",
+    "point",
+    "seed",
+    "max_steps",
+    "data_collection_period",
+    "design",
+    "parameters",
+)
 #: A file name the store writes for a part: a batch or session id and ``.parquet``.
 PART_NAME: Final = re.compile(r"^[A-Za-z0-9_-]+\.parquet$")
 #: The longest ``repr`` of version-1 parameters that is parsed.
@@ -131,6 +144,24 @@ class StoreState:
     _plan: pd.DataFrame | None = None
     _designs: dict[str, DesignInfo] | None = None
     _types: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
+    _lean: pd.DataFrame | None = None
+
+    def plan_columns(self, columns: Sequence[str]) -> pd.DataFrame:
+        """The plan (as :attr:`plan`), only some of its columns (``run_id`` and ``key`` too).
+
+        Reading the results of a store needs the run ids, seeds, points and parameters, not
+        each run's model path, reporters or Scenario class: only :data:`LEAN_COLUMNS` are read
+        for that, once, unless the whole plan is read already.
+        """
+        wanted = list(dict.fromkeys(["run_id", "key", *columns]))
+        if self._plan is not None:
+            return self._plan[wanted]
+        if not set(wanted) <= set(LEAN_COLUMNS):
+            return self.plan[wanted]
+        if self._lean is None:
+            self._lean, notes = reconcile(read_plan(self.root, LEAN_COLUMNS), self.runs)
+            self.notes.extend(n for n in notes if n not in self.notes)
+        return self._lean[wanted]
 
     @property
     def plan(self) -> pd.DataFrame:
@@ -140,8 +171,8 @@ class StoreState:
         """
         if self._plan is None:
             plan, notes = reconcile(read_plan(self.root), self.runs)
-            self.notes.extend(notes)
-            self._plan = plan
+            self.notes.extend(n for n in notes if n not in self.notes)
+            self._plan, self._lean = plan, None
         return self._plan
 
     @property
@@ -197,6 +228,19 @@ class StoreState:
         table = pa.concat_tables(pieces, promote_options="permissive")
         frame = decode_frame(table.to_pandas(), table)
         return frame.sort_values("run_id", kind="stable", ignore_index=True)
+
+    def column_names(self, name: str) -> list[str]:
+        """A table's column names across its parts (from their footers; no data is read)."""
+        import pyarrow as pa  # noqa: PLC0415
+        import pyarrow.parquet as pq  # noqa: PLC0415
+
+        names: dict[str, None] = {}
+        for path in sorted(self.batches.get(name, {})):
+            try:
+                names |= dict.fromkeys(pq.read_schema(path).names)
+            except (OSError, pa.ArrowException):
+                continue
+        return list(names)
 
     def column_types(self, name: str) -> dict[str, Any]:
         """The type each column of a table is read as where its parts disagree.
