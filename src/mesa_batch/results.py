@@ -437,7 +437,8 @@ class Results:
             frame[name] = plan[name].to_numpy()
         frame["point"] = frame["point"].astype("Int64")
         data: dict[str, Any] = {name: frame[name] for name in frame.columns}
-        _add_parameter_columns(data, *self._tables.parameter_codes())
+        for name, column in self._tables.parameter_columns().items():
+            data[name if name not in data else f"{name} (parameter)"] = column
         return pd.DataFrame(data)
 
     # -- failures and summary -------------------------------------------------------------
@@ -702,29 +703,28 @@ def _number(value: object) -> float:
     return 0.0 if math.isnan(number) else number
 
 
-def _add_parameter_columns(
-    data: dict[str, Any], codes: np.ndarray, points: Sequence[Mapping[str, Any] | None]
-) -> None:
-    """Add a column per parameter name (in order of first appearance) to a runs table.
+def parameter_columns(
+    codes: np.ndarray, points: Sequence[Mapping[str, Any] | None]
+) -> dict[str, Any]:
+    """A column per parameter name (in order of first appearance) for the rows of a runs table.
 
     Row ``i`` has the parameters ``points[codes[i]]`` (none where the code is ``-1``): each
-    column is built over the points, then taken by the codes. A parameter named like a runs
-    column gets the suffix `` (parameter)``; runs whose parameters are unknown (a store that
-    lost its plan) get None.
+    column is built over the points, then taken by the codes. Runs whose parameters are
+    unknown (a store that lost its plan) get None.
     """
     import pandas as pd  # noqa: PLC0415
 
     known = [p or {} for p in points]
     unknown = bool(len(codes)) and bool((codes < 0).any())
     rows = np.where(codes < 0, len(known), codes) if unknown else codes
+    columns = {}
     for name in dict.fromkeys(n for point in known for n in point):
         values = [point.get(name) for point in known] + ([None] if unknown else [])
         column = _column(values)
         by_point = pd.Series(column, dtype=object if isinstance(column, pd.Series) else None)
         taken = by_point.to_numpy()[rows]
-        data[name if name not in data else f"{name} (parameter)"] = (
-            pd.Series(taken, dtype=object) if isinstance(column, pd.Series) else taken
-        )
+        columns[name] = pd.Series(taken, dtype=object) if isinstance(column, pd.Series) else taken
+    return columns
 
 
 def _column(values: list[Any]) -> Any:

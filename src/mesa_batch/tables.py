@@ -73,6 +73,17 @@ class Tables(ABC):
         points = self.parameters()
         return np.arange(len(points), dtype=np.int64), points
 
+    def parameter_columns(self) -> dict[str, Any]:
+        """One column per parameter name (in order of first appearance), a value per plan row.
+
+        A column is numeric (an array) when every value is a number (or every value a bool),
+        else Python objects (None where a run lacks the parameter or its parameters are
+        unknown).
+        """
+        from mesa_batch.results import parameter_columns  # noqa: PLC0415
+
+        return parameter_columns(*self.parameter_codes())
+
     def count(self) -> int:
         """The number of runs (planned, whatever their status)."""
         return len(self.plan())
@@ -303,6 +314,15 @@ class StoreTables(Tables):
         if self._run_ids is not None:
             plan = plan[plan["run_id"].isin(self._run_ids)]
         return plan
+
+    def parameter_columns(self) -> dict[str, Any]:  # noqa: D102
+        from mesa_batch.store.reader import plain_parameter_columns  # noqa: PLC0415
+
+        if self._configs is None:
+            found = plain_parameter_columns(self._store_plan(["parameters"]))
+            if found is not None:
+                return found
+        return super().parameter_columns()
 
     def count(self) -> int:  # noqa: D102
         if self._plan is not None or self._configs is not None:

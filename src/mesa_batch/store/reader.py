@@ -52,6 +52,7 @@ __all__ = [
     "check_format",
     "decoded_parameters",
     "parameter_codes",
+    "plain_parameter_columns",
     "read_designs",
     "read_log",
     "read_plan",
@@ -144,7 +145,7 @@ class StoreState:
     _plan: pd.DataFrame | None = None
     _designs: dict[str, DesignInfo] | None = None
     _types: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
-    _lean: pd.DataFrame | None = None
+    _lean: list[pd.DataFrame] = dataclasses.field(default_factory=list)
 
     def plan_columns(self, columns: Sequence[str]) -> pd.DataFrame:
         """The plan (as :attr:`plan`), only some of its columns (``run_id`` and ``key`` too).
@@ -158,10 +159,15 @@ class StoreState:
             return self._plan[wanted]
         if not set(wanted) <= set(LEAN_COLUMNS):
             return self.plan[wanted]
-        if self._lean is None:
-            self._lean, notes = reconcile(read_plan(self.root, LEAN_COLUMNS), self.runs)
-            self.notes.extend(n for n in notes if n not in self.notes)
-        return self._lean[wanted]
+        for read in self._lean:
+            if set(wanted) <= set(read.columns):
+                return read[wanted]
+        # only what is asked (counting runs reads ids and keys), or all the lean columns
+        names = wanted if set(wanted) <= {"run_id", "key"} else list(LEAN_COLUMNS)
+        lean, notes = reconcile(read_plan(self.root, names), self.runs)
+        self.notes.extend(n for n in notes if n not in self.notes)
+        self._lean.append(lean)
+        return lean[wanted]
 
     @property
     def plan(self) -> pd.DataFrame:
@@ -172,7 +178,7 @@ class StoreState:
         if self._plan is None:
             plan, notes = reconcile(read_plan(self.root), self.runs)
             self.notes.extend(n for n in notes if n not in self.notes)
-            self._plan, self._lean = plan, None
+            self._plan, self._lean = plan, []
         return self._plan
 
     @property
@@ -452,7 +458,7 @@ def _read_parquet(
 
 
 #: Plan columns that repeat across runs (a model path, a design): read as dictionaries.
-REPEATED: Final = ("model", "design", "design_name", "scenario_cls", "reporters", "parameters")
+REPEATED: Final = ("model", "design", "design_name", "scenario_cls", "reporters")
 
 
 def read_plan(root: pathlib.Path, columns: Sequence[str] = PLAN_COLUMNS) -> pd.DataFrame:
@@ -622,6 +628,68 @@ def parameter_codes(plan: pd.DataFrame) -> tuple[np.ndarray, list[dict[str, Any]
     return np.asarray(codes, dtype=np.int64), points
 
 
+def plain_parameter_columns(plan: pd.DataFrame) -> dict[str, Any] | None:
+    """The parameter columns of the plan rows, parsed by Arrow when they are plain JSON.
+
+    Plain means: every distinct text is a JSON object whose values are numbers, bools or
+    strings of one kind per name, as most designs make. Arrow parses the texts at once, and
+    no Python object is made per point. Anything else (tagged values, ints past int64, names
+    with values of several kinds, unknown parameters) gives None: the caller decodes each text
+    (:func:`parameter_codes`).
+
+    Returns:
+        The columns as :func:`mesa_batch.results.parameter_columns` makes them, or None.
+    """
+    import pandas as pd  # noqa: PLC0415
+    import pyarrow as pa  # noqa: PLC0415
+
+    if "parameters" not in plan or not len(plan):
+        return None
+    codes, texts = pd.factorize(plan["parameters"], use_na_sentinel=True)
+    table = _parsed(texts.tolist()) if len(texts) and not (codes < 0).any() else None
+    if table is None:
+        return None
+    columns: dict[str, Any] = {}
+    for field, column in zip(table.schema, table.columns, strict=True):
+        kind = field.type
+        tagged = field.name.startswith("__") and field.name.endswith("__")
+        plain = pa.types.is_integer(kind) or pa.types.is_floating(kind)
+        plain = plain or pa.types.is_boolean(kind) or pa.types.is_string(kind)
+        if tagged or not plain:
+            return None
+        if pa.types.is_floating(kind) and _past_exact_ints(column):
+            return None  # Arrow reads an int past int64 as a rounded float
+        if column.null_count or pa.types.is_string(kind):  # Python objects, None kept
+            values = np.asarray([*column.to_pylist(), None], dtype=object)[:-1]
+            columns[field.name] = pd.Series(values[codes], dtype=object)
+        else:
+            columns[field.name] = column.to_numpy()[codes]
+    return columns
+
+
+def _past_exact_ints(column: Any) -> bool:
+    """Whether a float column holds a value at or past 2**53 (where floats skip ints)."""
+    import pyarrow.compute as pc  # noqa: PLC0415
+
+    largest = pc.max(pc.abs(column)).as_py()
+    return largest is not None and largest >= 2**53
+
+
+def _parsed(texts: list[str]) -> Any:
+    """JSON object texts parsed by Arrow, one row each (None if they do not parse so)."""
+    import pyarrow as pa  # noqa: PLC0415
+    import pyarrow.json as pj  # noqa: PLC0415
+
+    lines = "\n".join(texts)
+    if lines.count("\n") != len(texts) - 1:  # a raw newline in a text: not one row each
+        return None
+    try:
+        table = pj.read_json(pa.BufferReader(lines.encode()))
+    except (pa.ArrowException, ValueError):
+        return None
+    return table if table.num_rows == len(texts) else None
+
+
 def reconcile(plan: pd.DataFrame, runs: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
     """Check the plan against the runs parts' keys and ids; the runs parts win.
 
@@ -688,9 +756,9 @@ def _consistent(plan: pd.DataFrame, runs: pd.DataFrame) -> bool:
     keys = pa.array(runs["key"], pa.string(), from_pandas=True)
     if planned.null_count or keys.null_count:
         return False
-    same = pc.all(pc.equal(planned, keys)).as_py()
-    # and no key of the plan is another finished run's (keys are unique in the plan)
-    return bool(same) and pc.count_distinct(keys).as_py() == len(keys)
+    # the outcomes hold one row per key, and the plan's keys are unique (read_plan): equal
+    # keys at equal ids leave no key of the plan to another finished run
+    return bool(pc.all(pc.equal(planned, keys)).as_py())
 
 
 # -- designs ----------------------------------------------------------------------------------
