@@ -374,10 +374,10 @@ def show(store: StoreArgument) -> None:
     """A summary of a store: model, designs, parameters, tables, failures, versions."""
     results = _open(store)
     meta = results.store_info
+    runs = results.runs  # first: counting the runs then reads nothing more
     counts = results.counts()
     console.print(f"[bold]{store}[/]  (format {meta.get('format')} v{meta.get('version')})")
     console.print(f"model: {meta.get('model')}", markup=False)
-    runs = results.runs
     per_design = runs["design"].fillna("(none)").value_counts().to_dict() if len(runs) else {}
     designs = results.designs
     for design_id, n in per_design.items():

@@ -146,6 +146,7 @@ class StoreState:
     _designs: dict[str, DesignInfo] | None = None
     _types: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
     _lean: list[pd.DataFrame] = dataclasses.field(default_factory=list)
+    _whole: set[str] = dataclasses.field(default_factory=set)
 
     def plan_columns(self, columns: Sequence[str]) -> pd.DataFrame:
         """The plan (as :attr:`plan`), only some of its columns (``run_id`` and ``key`` too).
@@ -299,7 +300,8 @@ class StoreState:
         for path, contributes in sorted(self.batches.get(name, {}).items()):
             keep = contributes if wanted is None else contributes[np.isin(contributes, wanted)]
             if len(keep):
-                yield from _scan_part(path, name, keep, columns, targets)
+                every = wanted is None and path.stem in self._whole
+                yield from _scan_part(path, name, keep, columns, targets, every=every)
 
 
 def _scan_part(
@@ -308,8 +310,13 @@ def _scan_part(
     keep: np.ndarray,
     columns: Sequence[str] | None,
     targets: Mapping[str, Any],
+    *,
+    every: bool = False,
 ) -> Iterator[Any]:
-    """One part's rows of the runs ``keep``, a row group at a time (see :meth:`StoreState.scan`)."""
+    """One part's rows of the runs ``keep``, a row group at a time (see :meth:`StoreState.scan`).
+
+    With ``every``, every row of the part is one of ``keep``'s: no row is filtered.
+    """
     import pyarrow as pa  # noqa: PLC0415
     import pyarrow.compute as pc  # noqa: PLC0415
     import pyarrow.parquet as pq  # noqa: PLC0415
@@ -329,7 +336,8 @@ def _scan_part(
                     if column not in table.column_names:
                         table = table.append_column(column, pa.nulls(len(table)))
                 table = table.select(["run_id", *(c for c in columns if c != "run_id")])
-            table = table.filter(pc.is_in(table.column("run_id"), value_set=value_set))
+            if not every:
+                table = table.filter(pc.is_in(table.column("run_id"), value_set=value_set))
             yield conform(table, targets)
     except (OSError, pa.ArrowException) as error:
         missing = _unread(file, group, keep)
@@ -385,6 +393,7 @@ def read_state(root: str | os.PathLike[str], *, verify: bool = False) -> StoreSt
     batches, complete = _data_parts(path, batch_parts, found, verify=verify)
     if found.damaged and outcomes is not None:
         _note_damaged(found, outcomes)
+    recorded = _successes_by_batch(outcomes)
     runs = _authoritative_runs(outcomes, complete, read_log(path, events=[Status.FAILED]))
     del outcomes  # converted to pandas column by column: not usable any more
     release_arrow_memory()
@@ -400,7 +409,27 @@ def read_state(root: str | os.PathLike[str], *, verify: bool = False) -> StoreSt
         table: {p: contributes.get(batch, nothing) for p, batch in parts.items()}
         for table, parts in batches.items()
     }
-    return StoreState(path, meta, runs, by_table, corrupt, found.notes)
+    # a part holds rows of its batch's succeeded runs only (its checks say it is the part
+    # the batch wrote): where they all count, its rows need no filter
+    whole = {
+        b for b, ids in contributes.items() if recorded.get(b) == len(ids) and found.checks.get(b)
+    }
+    return StoreState(path, meta, runs, by_table, corrupt, found.notes, _whole=whole)
+
+
+def _successes_by_batch(outcomes: Any) -> dict[str, int]:
+    """How many succeeded rows each batch's runs part has (before any deduplication)."""
+    import pyarrow as pa  # noqa: PLC0415
+    import pyarrow.compute as pc  # noqa: PLC0415
+
+    if outcomes is None or not outcomes.num_rows:
+        return {}
+    ok = pc.equal(outcomes.column("status"), str(Status.SUCCEEDED)).fill_null(False)
+    batches = outcomes.column("batch").filter(ok).cast(pa.string())
+    counts = pc.value_counts(batches)
+    return dict(
+        zip(counts.field("values").to_pylist(), counts.field("counts").to_pylist(), strict=True)
+    )
 
 
 def recovered_meta(root: pathlib.Path, notes: list[str]) -> dict[str, Any]:
