@@ -102,6 +102,15 @@ def _open(store: pathlib.Path) -> Any:
         raise _fail(str(error)) from None
 
 
+def _counts(store: pathlib.Path) -> tuple[int, dict[str, int]]:
+    from mesa_batch.results import store_counts  # noqa: PLC0415
+
+    try:
+        return store_counts(store)
+    except MesaBatchError as error:
+        raise _fail(str(error)) from None
+
+
 # -- run and validate -------------------------------------------------------------------------
 
 
@@ -334,10 +343,9 @@ def status(store: StoreArgument) -> None:
     # so the store's counts are never behind the session's (only a running sweep's is needed)
     running = store.is_dir() and is_locked(store)
     log = read_log(store, events=["start", "succeeded", "failed"]) if running else []
-    results = _open(store)
-    counts = results.counts()
+    total, counts = _counts(store)
     console.print(
-        f"{store}: {len(results)} runs: {counts['succeeded']} done, "
+        f"{store}: {total} runs: {counts['succeeded']} done, "
         f"{counts['failed']} failed, {counts['pending']} pending"
     )
     if not is_locked(store):

@@ -190,29 +190,11 @@ class Results:
         Raises:
             ConfigurationError: The directory does not exist or is not a mesa_batch store.
         """
-        from mesa_batch.store.reader import check_format, read_state, string_isin  # noqa: PLC0415
+        from mesa_batch.store.reader import string_isin  # noqa: PLC0415
         from mesa_batch.store.session import release_arrow_memory  # noqa: PLC0415
 
         path = pathlib.Path(store)
-        if not path.is_dir():
-            raise ConfigurationError(
-                problem(
-                    "store",
-                    "must be an existing directory",
-                    str(store),
-                    "Check the path (it does not exist); a sweep with store=... creates it.",
-                )
-            )
-        state = read_state(path)
-        if not state.meta:
-            raise ConfigurationError(
-                problem(
-                    "store",
-                    "must be a mesa_batch store directory (it has no readable store.json)",
-                    str(store),
-                )
-            )
-        check_format(path, state.meta)
+        state = _store_state(path)
         configs = list(configurations) if configurations is not None else []
         run_ids = None
         if configurations is not None:
@@ -650,6 +632,49 @@ class Results:
             pq.write_table(_arrow_table(self.dataframe(table), table), path)
             written.append(path)
         return written
+
+
+def _store_state(path: pathlib.Path, *, counting: bool = False) -> Any:
+    """A store's state, or the error :meth:`Results.open` raises for a path that is not one."""
+    from mesa_batch.store.reader import check_format, read_state  # noqa: PLC0415
+
+    if not path.is_dir():
+        raise ConfigurationError(
+            problem(
+                "store",
+                "must be an existing directory",
+                str(path),
+                "Check the path (it does not exist); a sweep with store=... creates it.",
+            )
+        )
+    state = read_state(path, counting=counting)
+    if not state.meta:
+        raise ConfigurationError(
+            problem(
+                "store",
+                "must be a mesa_batch store directory (it has no readable store.json)",
+                str(path),
+            )
+        )
+    check_format(path, state.meta)
+    return state
+
+
+def store_counts(store: str | pathlib.Path) -> tuple[int, dict[str, int]]:
+    """A store's number of runs and :meth:`Results.counts`, reading only what counting needs.
+
+    The outcomes' run ids, keys, statuses and batches, and the plan's run ids and keys: no
+    times, failures or parameters (``mesa-batch status`` of a million runs).
+
+    Raises:
+        ConfigurationError: As :meth:`Results.open`.
+    """
+    state = _store_state(pathlib.Path(store), counting=True)
+    statuses = state.runs["status"]
+    done = int((statuses == Status.SUCCEEDED).sum())
+    failed = int((statuses == Status.FAILED).sum())
+    total = len(state.plan_columns(["run_id"]))
+    return total, {"succeeded": done, "failed": failed, "pending": total - done - failed}
 
 
 def _leading(runs: pd.DataFrame) -> list[str]:

@@ -11,6 +11,7 @@ import pytest
 
 from mesa_batch import (
     BatchRunner,
+    ConfigurationError,
     Results,
     RunFailedWarning,
     concat,
@@ -239,3 +240,17 @@ def test_parameter_columns_read_from_a_store_equal_those_in_memory(tmp_path, kin
     plain = kind in ("ints", "floats", "bools", "text", "None beside ints", "a name in some points")
     parsed = plain_parameter_columns(read_state(tmp_path).plan)
     assert (parsed is not None) == plain or kind == "ints and floats"  # Arrow's or Python's
+
+
+def test_counting_a_store_reads_the_same_counts_as_opening_it(tmp_path):
+    from mesa_batch.results import store_counts
+
+    needed = tmp_path / "needed"
+    points = [{"n": 1}, {"n": 2, "needs": str(needed)}, {"n": 3}]
+    with pytest.warns(RunFailedWarning, match="1 of 3 runs failed"):
+        run(manual(FlakyModel, points, max_steps=2, seed=1), tmp_path / "store")
+    results = Results.open(tmp_path / "store")
+    assert store_counts(tmp_path / "store") == (3, results.counts())
+    assert results.counts() == {"succeeded": 2, "failed": 1, "pending": 0}
+    with pytest.raises(ConfigurationError, match="must be an existing directory"):
+        store_counts(tmp_path / "nope")
