@@ -398,6 +398,7 @@ def read_state(
     corrupt: list[pathlib.Path] = []
     found = _Found(corrupt, notes, sessions=_sessions(meta))
     outcomes, batch_parts = _read_runs_parts(path, found, COUNTED if counting else None)
+    release_arrow_memory()  # the pages decoded to read the runs parts
     batches, complete = _data_parts(path, batch_parts, found, verify=verify)
     if found.damaged and outcomes is not None:
         _note_damaged(found, outcomes)
@@ -427,14 +428,12 @@ def read_state(
 
 def _successes_by_batch(outcomes: Any) -> dict[str, int]:
     """How many succeeded rows each batch's runs part has (before any deduplication)."""
-    import pyarrow as pa  # noqa: PLC0415
     import pyarrow.compute as pc  # noqa: PLC0415
 
     if outcomes is None or not outcomes.num_rows:
         return {}
     ok = pc.equal(outcomes.column("status"), str(Status.SUCCEEDED)).fill_null(False)
-    batches = outcomes.column("batch").filter(ok).cast(pa.string())
-    counts = pc.value_counts(batches)
+    counts = pc.value_counts(outcomes.column("batch").filter(ok))  # by dictionary: no strings
     return dict(
         zip(counts.field("values").to_pylist(), counts.field("counts").to_pylist(), strict=True)
     )
@@ -540,9 +539,12 @@ def read_plan(root: pathlib.Path, columns: Sequence[str] = PLAN_COLUMNS) -> pd.D
             [pa.Table.from_pandas(t.to_pandas().astype(object)) for t in tables],
             promote_options="permissive",
         )
-    table = _first_of_each_key(table.unify_dictionaries() if len(tables) > 1 else table)
+    del tables
+    table = _first_of_each_key(table.unify_dictionaries() if table.num_columns else table)
     table = table.take(pc.sort_indices(table, sort_keys=[("run_id", "ascending")]))
     plan = _plan_frame(table)
+    del table
+    pa.default_memory_pool().release_unused()  # the pages decoded, the keys hashed
     for column in columns:
         if column not in plan:
             plan[column] = None
