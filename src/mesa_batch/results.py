@@ -399,7 +399,10 @@ class Results:
         if len(outcomes) and not outcomes["run_id"].is_unique:
             outcomes = outcomes.drop_duplicates("run_id")
         frame = plan[["run_id", "iteration", "key", "seed"]].copy()
-        indexed = outcomes.set_index("run_id").reindex(frame["run_id"].to_numpy())
+        ids = frame["run_id"].to_numpy()
+        indexed = outcomes.set_index("run_id")
+        if len(indexed) != len(ids) or not (indexed.index.to_numpy() == ids).all():
+            indexed = indexed.reindex(ids)  # not every run finished: the others are pending
         missing = indexed["status"].isna().to_numpy() if len(indexed) else np.ones(0, bool)
         status: Any = indexed["status"].astype(object).to_numpy() if len(indexed) else []
         frame["status"] = np.where(missing, str(PENDING), status).astype(object)
@@ -407,7 +410,8 @@ class Results:
             values = indexed[name] if name in indexed else pd.Series(np.nan, index=indexed.index)
             numbers = pd.to_numeric(values, errors="coerce").fillna(0.0).to_numpy(dtype=float)
             column: Any = pd.Series(numbers).astype("Int64" if name == "steps" else "Float64")
-            column[missing] = pd.NA
+            if missing.any():
+                column[missing] = pd.NA
             frame[name] = column.array
         for name in FAILURE_COLUMNS:
             values = indexed[name] if name in indexed else pd.Series(None, index=indexed.index)
