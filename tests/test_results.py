@@ -1,5 +1,6 @@
 """Results: tidy tables, records, Parquet, failures."""
 
+import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
@@ -142,3 +143,15 @@ def test_columns_are_read_without_rows_and_agree_with_the_tables(results, tmp_pa
         assert opened.columns(table) == expected
     with pytest.raises(ConfigurationError, match="table must be one of"):
         opened.columns("nope")
+
+
+def test_the_run_table_analyses_group_by_is_the_runs_table_s_columns(results, tmp_path):
+    configs = full_factorial(
+        CounterModel, {"n": [1, 2], "collect": "typed"}, iterations=2, max_steps=3, seed=4
+    )
+    BatchRunner(configs, display_progress=False, store=tmp_path / "store").run()
+    for fresh in (lambda: results, lambda: Results.open(tmp_path / "store")):
+        lean = fresh()._run_table()  # before the runs table is built ...
+        columns = ["run_id", "iteration", "status", "steps", "point", "design"]
+        expected = fresh().runs[[*columns, *fresh().parameter_names]]
+        pd.testing.assert_frame_equal(lean, expected)  # ... its columns, equal

@@ -150,6 +150,7 @@ class Results:
         self._tables = tables
         self._configurations = {c.run_id: c for c in configurations}
         self._frames: dict[str, pd.DataFrame] = {}
+        self._parameters: dict[str, Any] | None = None
         self._statuses: dict[int, RunStatus] | None = None
         self._store: pathlib.Path | None = None
         self._reproducible = None
@@ -388,8 +389,51 @@ class Results:
     @property
     def parameter_names(self) -> list[str]:
         """The parameter names of the sweep, in order of first appearance."""
-        runs = self.runs
-        return [str(c) for c in runs.columns[len(_leading(runs)) :]]
+        if "runs" in self._frames:
+            runs = self.runs
+            return [str(c) for c in runs.columns[len(_leading(runs)) :]]
+        return list(self._parameter_columns())
+
+    def _parameter_columns(self) -> dict[str, Any]:
+        """The parameter columns of :attr:`runs`, by their names there (read once)."""
+        if self._parameters is None:
+            taken = set(_leading(None))
+            self._parameters = {
+                name if name not in taken else f"{name} (parameter)": column
+                for name, column in self._tables.parameter_columns().items()
+            }
+        return self._parameters
+
+    def _run_table(self) -> pd.DataFrame:
+        """What analyses group runs by: the columns of :attr:`runs` they use.
+
+        ``run_id``, ``iteration``, ``status``, ``steps``, ``point``, ``design`` and the
+        parameters, without the seeds, keys, times and failures of :attr:`runs` (when it is
+        built already, its columns): the analysis of a store reads only what it groups by.
+        """
+        import pandas as pd  # noqa: PLC0415
+
+        columns = ["run_id", "iteration", "status", "steps", "point", "design"]
+        if "runs" in self._frames:
+            return self.runs[[*columns, *self.parameter_names]]
+        plan = self._tables.plan()
+        ids = plan["run_id"].to_numpy()
+        indexed = _outcomes_of(self._tables.outcomes(), ids)
+        missing = indexed["status"].isna().to_numpy() if len(indexed) else np.ones(0, bool)
+        status: Any = indexed["status"].astype(object).to_numpy() if len(indexed) else []
+        numbers = pd.to_numeric(indexed["steps"], errors="coerce").fillna(0).to_numpy()
+        steps: Any = pd.Series(numbers).astype("Int64")
+        if missing.any():
+            steps[missing] = pd.NA
+        data: dict[str, Any] = {
+            "run_id": ids,
+            "iteration": plan["iteration"].to_numpy(),
+            "status": np.where(missing, str(PENDING), status).astype(object),
+            "steps": steps.array,
+            "point": plan["point"].astype("Int64").array,
+            "design": plan["design"].to_numpy(),
+        }
+        return pd.DataFrame(data | self._parameter_columns())
 
     def _runs_frame(self) -> pd.DataFrame:
         import pandas as pd  # noqa: PLC0415
@@ -399,10 +443,7 @@ class Results:
         if len(outcomes) and not outcomes["run_id"].is_unique:
             outcomes = outcomes.drop_duplicates("run_id")
         frame = plan[["run_id", "iteration", "key", "seed"]].copy()
-        ids = frame["run_id"].to_numpy()
-        indexed = outcomes.set_index("run_id")
-        if len(indexed) != len(ids) or not (indexed.index.to_numpy() == ids).all():
-            indexed = indexed.reindex(ids)  # not every run finished: the others are pending
+        indexed = _outcomes_of(outcomes, frame["run_id"].to_numpy())
         missing = indexed["status"].isna().to_numpy() if len(indexed) else np.ones(0, bool)
         status: Any = indexed["status"].astype(object).to_numpy() if len(indexed) else []
         frame["status"] = np.where(missing, str(PENDING), status).astype(object)
@@ -423,9 +464,7 @@ class Results:
             frame[name] = plan[name].to_numpy()
         frame["point"] = frame["point"].astype("Int64")
         data: dict[str, Any] = {name: frame[name] for name in frame.columns}
-        for name, column in self._tables.parameter_columns().items():
-            data[name if name not in data else f"{name} (parameter)"] = column
-        return pd.DataFrame(data)
+        return pd.DataFrame(data | self._parameter_columns())
 
     # -- failures and summary -------------------------------------------------------------
 
@@ -681,8 +720,18 @@ def store_counts(store: str | pathlib.Path) -> tuple[int, dict[str, int]]:
     return total, {"succeeded": done, "failed": failed, "pending": total - done - failed}
 
 
-def _leading(runs: pd.DataFrame) -> list[str]:
+def _leading(runs: pd.DataFrame | None) -> list[str]:
     return [*RUN_COLUMNS, *FAILURE_COLUMNS, *DESIGN_COLUMNS]
+
+
+def _outcomes_of(outcomes: pd.DataFrame, ids: np.ndarray) -> pd.DataFrame:
+    """The outcome of each of the runs ``ids`` (in that order; missing where pending)."""
+    if len(outcomes) and not outcomes["run_id"].is_unique:
+        outcomes = outcomes.drop_duplicates("run_id")
+    indexed = outcomes.set_index("run_id")
+    if len(indexed) != len(ids) or not (indexed.index.to_numpy() == ids).all():
+        indexed = indexed.reindex(ids)  # not every run finished: the others are pending
+    return indexed
 
 
 def _int_or_none(row: Any, name: str) -> int | None:
