@@ -5,6 +5,7 @@ Usage (inside the environment)::
     python benchmarks/bench_analysis.py                   # 100,000 runs (building takes minutes)
     python benchmarks/bench_analysis.py --runs 20000      # a quicker check
     python benchmarks/bench_analysis.py --stores DIR      # build the stores once in DIR, reuse
+    python benchmarks/bench_analysis.py --pairs 5         # and aggregate(final) vs pandas 5x more
 
 Two stores are built on 2 workers (not measured): the tiny wealth model (10 +- 2 agents in 5
 design points, 10 steps, model and agent data every step: ~1.1M model rows and ~11M agent rows
@@ -157,6 +158,10 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=100_000, help="runs of the wealth store")
     parser.add_argument("--sobol-n", type=int, default=1024, help="Saltelli's N (10 parameters)")
     parser.add_argument("--stores", help="keep (and reuse) the stores in this directory")
+    parser.add_argument(
+        "--pairs", type=int, default=0,
+        help="then measure aggregate(final) and the pandas way this many times more, in turn",
+    )  # fmt: skip
     parser.add_argument("--child", nargs="+")
     args = parser.parse_args()
     if args.child:
@@ -169,7 +174,33 @@ def main() -> int:
         return 0
     with tempfile.TemporaryDirectory() as scratch:
         root = pathlib.Path(args.stores or scratch)
-        return report(root, args.runs, args.sobol_n)
+        code = report(root, args.runs, args.sobol_n)
+        if args.pairs:
+            paired(root / f"wealth-{args.runs}", args.pairs)
+        return code
+
+
+def paired(store: pathlib.Path, pairs: int) -> None:
+    """aggregate(final) and the pandas way in turn: the ratio of each pair, and their median.
+
+    Pairing keeps the ratio meaningful on a machine whose speed drifts (a shared one).
+    """
+    import statistics
+
+    ratios, ours, theirs = [], [], []
+    for _ in range(pairs):
+        mine = run_child([__file__, "--child", "final", str(store)], tree=False)
+        pandas = run_child([__file__, "--child", "final_pandas", str(store)], tree=False)
+        ours.append(mine)
+        theirs.append(pandas)
+        ratios.append(pandas["wall"] / mine["wall"])
+    print(f"\naggregate(final) against the pandas way, {pairs} pairs in turn:")
+    for mine, pandas, ratio in zip(ours, theirs, ratios, strict=True):
+        print(f"  {mine['wall']:5.2f} s, {mine['peak_rss_mb']:4.0f} MB   against "
+              f"{pandas['wall']:5.2f} s, {pandas['peak_rss_mb']:4.0f} MB: {ratio:.1f}x")  # fmt: skip
+    print(f"median: aggregate {statistics.median(m['wall'] for m in ours):.2f} s, "
+          f"peak {statistics.median(m['peak_rss_mb'] for m in ours):.0f} MB; "
+          f"{statistics.median(ratios):.1f}x faster (target >= 3x)")  # fmt: skip
 
 
 def report(root: pathlib.Path, runs: int, sobol_n: int) -> int:

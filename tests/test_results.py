@@ -1,9 +1,10 @@
 """Results: tidy tables, records, Parquet, failures."""
 
+import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from mesa_batch import BatchRunner, ConfigurationError, RunFailedWarning, full_factorial
+from mesa_batch import BatchRunner, ConfigurationError, Results, RunFailedWarning, full_factorial
 from tests.models import CounterModel, KwargsModel, MoneyModel
 
 
@@ -127,3 +128,30 @@ def test_empty_tables_keep_their_key_columns():
         results = BatchRunner(configs, display_progress=False).run()
     assert list(results.model.columns) == ["run_id", "step"]
     assert results.to_records() == []
+
+
+def test_columns_are_read_without_rows_and_agree_with_the_tables(results, tmp_path):
+    configs = full_factorial(
+        CounterModel, {"n": [1, 2], "collect": "typed"}, iterations=2, max_steps=3, seed=4
+    )
+    stored = BatchRunner(configs, display_progress=False, store=tmp_path / "store").run()
+    opened = Results.open(tmp_path / "store")
+    for table in results.tables:
+        expected = [str(c) for c in results.dataframe(table).columns]
+        assert results.columns(table) == expected
+        assert stored.columns(table) == expected
+        assert opened.columns(table) == expected
+    with pytest.raises(ConfigurationError, match="table must be one of"):
+        opened.columns("nope")
+
+
+def test_the_run_table_analyses_group_by_is_the_runs_table_s_columns(results, tmp_path):
+    configs = full_factorial(
+        CounterModel, {"n": [1, 2], "collect": "typed"}, iterations=2, max_steps=3, seed=4
+    )
+    BatchRunner(configs, display_progress=False, store=tmp_path / "store").run()
+    for fresh in (lambda: results, lambda: Results.open(tmp_path / "store")):
+        lean = fresh()._run_table()  # before the runs table is built ...
+        columns = ["run_id", "iteration", "status", "steps", "point", "design"]
+        expected = fresh().runs[[*columns, *fresh().parameter_names]]
+        pd.testing.assert_frame_equal(lean, expected)  # ... its columns, equal

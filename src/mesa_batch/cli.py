@@ -103,6 +103,15 @@ def _open(store: pathlib.Path) -> Any:
         raise _fail(str(error)) from None
 
 
+def _counts(store: pathlib.Path) -> tuple[int, dict[str, int]]:
+    from mesa_batch.results import store_counts  # noqa: PLC0415
+
+    try:
+        return store_counts(store)
+    except MesaBatchError as error:
+        raise _fail(str(error)) from None
+
+
 # -- run and validate -------------------------------------------------------------------------
 
 
@@ -571,12 +580,13 @@ def status(store: StoreArgument) -> None:
     """Done, failed and pending runs; for a sweep running now, its progress and time left."""
     from mesa_batch.store import is_locked, read_log  # noqa: PLC0415
 
-    # the log first: every run it lists as finished is committed before the store is read
-    log = read_log(store, events=["start", "succeeded", "failed"]) if store.is_dir() else []
-    results = _open(store)
-    counts = results.counts()
+    # the log first: every run it lists as finished is committed before the store is read,
+    # so the store's counts are never behind the session's (only a running sweep's is needed)
+    running = store.is_dir() and is_locked(store)
+    log = read_log(store, events=["start", "succeeded", "failed"]) if running else []
+    total, counts = _counts(store)
     console.print(
-        f"{store}: {len(results)} runs: {counts['succeeded']} done, "
+        f"{store}: {total} runs: {counts['succeeded']} done, "
         f"{counts['failed']} failed, {counts['pending']} pending"
     )
     if not is_locked(store):
@@ -614,10 +624,10 @@ def show(store: StoreArgument) -> None:
     """A summary of a store: model, designs, parameters, tables, failures, versions."""
     results = _open(store)
     meta = results.store_info
+    runs = results.runs  # first: counting the runs then reads nothing more
     counts = results.counts()
     console.print(f"[bold]{store}[/]  (format {meta.get('format')} v{meta.get('version')})")
     console.print(f"model: {meta.get('model')}", markup=False)
-    runs = results.runs
     per_design = runs["design"].fillna("(none)").value_counts().to_dict() if len(runs) else {}
     designs = results.designs
     for design_id, n in per_design.items():
@@ -641,11 +651,9 @@ def show(store: StoreArgument) -> None:
     console.print(parameters)
     tables = Table("table", "rows", "columns", title="tables")
     for name in results.tables:
-        frame = results.dataframe(name)
-        values = [str(c) for c in frame.columns if c not in ("run_id", "step", "agent_id")]
-        tables.add_row(
-            name, str(len(frame)), ", ".join(values[:8]) + (" ..." if len(values) > 8 else "")
-        )
+        rows, columns = _shape(results, name)
+        values = [str(c) for c in columns if c not in ("run_id", "step", "agent_id")]
+        tables.add_row(name, str(rows), ", ".join(values[:8]) + (" ..." if len(values) > 8 else ""))
     console.print(tables)
     overhead = results.runner_overhead
     if overhead is not None:
@@ -680,6 +688,14 @@ def show(store: StoreArgument) -> None:
             ),
             markup=False,
         )
+
+
+def _shape(results: Any, table: str) -> tuple[int, list[str]]:
+    """A table's rows and columns; a data table's read from its ``run_id`` column only."""
+    if table == "runs":
+        return len(results.runs), list(results.runs.columns)
+    rows = sum(piece.num_rows for piece in results.scan(table, columns=[]))
+    return rows, results.columns(table)
 
 
 def _values(column: Any) -> str:

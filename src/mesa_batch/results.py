@@ -152,6 +152,7 @@ class Results:
         self._tables = tables
         self._configurations = {c.run_id: c for c in configurations}
         self._frames: dict[str, pd.DataFrame] = {}
+        self._parameters: dict[str, Any] | None = None
         self._statuses = None
         self._store: pathlib.Path | None = None
         self._reproducible = None
@@ -192,29 +193,11 @@ class Results:
         Raises:
             ConfigurationError: The directory does not exist or is not a mesa_batch store.
         """
-        from mesa_batch.store.reader import check_format, read_state, string_isin  # noqa: PLC0415
+        from mesa_batch.store.reader import string_isin  # noqa: PLC0415
         from mesa_batch.store.session import release_arrow_memory  # noqa: PLC0415
 
         path = pathlib.Path(store)
-        if not path.is_dir():
-            raise ConfigurationError(
-                problem(
-                    "store",
-                    "must be an existing directory",
-                    str(store),
-                    "Check the path (it does not exist); a sweep with store=... creates it.",
-                )
-            )
-        state = read_state(path)
-        if not state.meta:
-            raise ConfigurationError(
-                problem(
-                    "store",
-                    "must be a mesa_batch store directory (it has no readable store.json)",
-                    str(store),
-                )
-            )
-        check_format(path, state.meta)
+        state = _store_state(path)
         configs = list(configurations) if configurations is not None else []
         run_ids = None
         if configurations is not None:
@@ -242,7 +225,7 @@ class Results:
     # -- what the results are of ----------------------------------------------------------
 
     def __len__(self) -> int:
-        return len(self._tables.plan())  # the plan frame is built once
+        return self._tables.count()  # from a store: its plan's run ids only
 
     @property
     def store(self) -> pathlib.Path | None:
@@ -384,6 +367,19 @@ class Results:
             return
         yield from self._tables.scan(table, columns=columns, run_ids=run_ids)
 
+    def columns(self, table: str) -> list[str]:
+        """A table's column names, without reading its rows (from a store: the parts' footers).
+
+        Raises:
+            ConfigurationError: ``table`` is not one of this sweep's tables.
+        """
+        if table == "runs":
+            return [str(c) for c in self.runs.columns]
+        if table in self._frames:
+            return [str(c) for c in self._frames[table].columns]
+        self._check_table(table)
+        return self._tables.columns(table)
+
     def rows(self, table: str, run_ids: Iterable[int]) -> pd.DataFrame:
         """The rows of some runs in one table (from a store, only theirs are read)."""
         if table in self._frames:
@@ -395,8 +391,51 @@ class Results:
     @property
     def parameter_names(self) -> list[str]:
         """The parameter names of the sweep, in order of first appearance."""
-        runs = self.runs
-        return [str(c) for c in runs.columns[len(_leading(runs)) :]]
+        if "runs" in self._frames:
+            runs = self.runs
+            return [str(c) for c in runs.columns[len(_leading(runs)) :]]
+        return list(self._parameter_columns())
+
+    def _parameter_columns(self) -> dict[str, Any]:
+        """The parameter columns of :attr:`runs`, by their names there (read once)."""
+        if self._parameters is None:
+            taken = set(_leading(None))
+            self._parameters = {
+                name if name not in taken else f"{name} (parameter)": column
+                for name, column in self._tables.parameter_columns().items()
+            }
+        return self._parameters
+
+    def _run_table(self) -> pd.DataFrame:
+        """What analyses group runs by: the columns of :attr:`runs` they use.
+
+        ``run_id``, ``iteration``, ``status``, ``steps``, ``point``, ``design`` and the
+        parameters, without the seeds, keys, times and failures of :attr:`runs` (when it is
+        built already, its columns): the analysis of a store reads only what it groups by.
+        """
+        import pandas as pd  # noqa: PLC0415
+
+        columns = ["run_id", "iteration", "status", "steps", "point", "design"]
+        if "runs" in self._frames:
+            return self.runs[[*columns, *self.parameter_names]]
+        plan = self._tables.plan()
+        ids = plan["run_id"].to_numpy()
+        indexed = _outcomes_of(self._tables.outcomes(), ids)
+        missing = indexed["status"].isna().to_numpy() if len(indexed) else np.ones(0, bool)
+        status: Any = indexed["status"].astype(object).to_numpy() if len(indexed) else []
+        numbers = pd.to_numeric(indexed["steps"], errors="coerce").fillna(0).to_numpy()
+        steps: Any = pd.Series(numbers).astype("Int64")
+        if missing.any():
+            steps[missing] = pd.NA
+        data: dict[str, Any] = {
+            "run_id": ids,
+            "iteration": plan["iteration"].to_numpy(),
+            "status": np.where(missing, str(PENDING), status).astype(object),
+            "steps": steps.array,
+            "point": plan["point"].astype("Int64").array,
+            "design": plan["design"].to_numpy(),
+        }
+        return pd.DataFrame(data | self._parameter_columns())
 
     def _runs_frame(self) -> pd.DataFrame:
         import pandas as pd  # noqa: PLC0415
@@ -406,7 +445,7 @@ class Results:
         if len(outcomes) and not outcomes["run_id"].is_unique:
             outcomes = outcomes.drop_duplicates("run_id")
         frame = plan[["run_id", "iteration", "key", "seed"]].copy()
-        indexed = outcomes.set_index("run_id").reindex(frame["run_id"].to_numpy())
+        indexed = _outcomes_of(outcomes, frame["run_id"].to_numpy())
         missing = indexed["status"].isna().to_numpy() if len(indexed) else np.ones(0, bool)
         status: Any = indexed["status"].astype(object).to_numpy() if len(indexed) else []
         frame["status"] = np.where(missing, str(PENDING), status).astype(object)
@@ -414,17 +453,20 @@ class Results:
             values = indexed[name] if name in indexed else pd.Series(np.nan, index=indexed.index)
             numbers = pd.to_numeric(values, errors="coerce").fillna(0.0).to_numpy(dtype=float)
             column: Any = pd.Series(numbers).astype("Int64" if name == "steps" else "Float64")
-            column[missing] = pd.NA
+            if missing.any():
+                column[missing] = pd.NA
             frame[name] = column.array
         for name in FAILURE_COLUMNS:
             values = indexed[name] if name in indexed else pd.Series(None, index=indexed.index)
+            if not values.notna().any():  # no failure: no Python object per run to look at
+                frame[name] = np.full(len(frame), None, dtype=object)
+                continue
             frame[name] = [v if isinstance(v, str) else None for v in values.tolist()]
         for name in DESIGN_COLUMNS:
             frame[name] = plan[name].to_numpy()
         frame["point"] = frame["point"].astype("Int64")
         data: dict[str, Any] = {name: frame[name] for name in frame.columns}
-        _add_parameter_columns(data, self._tables.parameters())
-        return pd.DataFrame(data)
+        return pd.DataFrame(data | self._parameter_columns())
 
     # -- failures and summary -------------------------------------------------------------
 
@@ -646,8 +688,61 @@ class Results:
         return written
 
 
-def _leading(runs: pd.DataFrame) -> list[str]:
+def _store_state(path: pathlib.Path, *, counting: bool = False) -> Any:
+    """A store's state, or the error :meth:`Results.open` raises for a path that is not one."""
+    from mesa_batch.store.reader import check_format, read_state  # noqa: PLC0415
+
+    if not path.is_dir():
+        raise ConfigurationError(
+            problem(
+                "store",
+                "must be an existing directory",
+                str(path),
+                "Check the path (it does not exist); a sweep with store=... creates it.",
+            )
+        )
+    state = read_state(path, counting=counting)
+    if not state.meta:
+        raise ConfigurationError(
+            problem(
+                "store",
+                "must be a mesa_batch store directory (it has no readable store.json)",
+                str(path),
+            )
+        )
+    check_format(path, state.meta)
+    return state
+
+
+def store_counts(store: str | pathlib.Path) -> tuple[int, dict[str, int]]:
+    """A store's number of runs and :meth:`Results.counts`, reading only what counting needs.
+
+    The outcomes' run ids, keys, statuses and batches, and the plan's run ids and keys: no
+    times, failures or parameters (``mesa-batch status`` of a million runs).
+
+    Raises:
+        ConfigurationError: As :meth:`Results.open`.
+    """
+    state = _store_state(pathlib.Path(store), counting=True)
+    statuses = state.runs["status"]
+    done = int((statuses == Status.SUCCEEDED).sum())
+    failed = int((statuses == Status.FAILED).sum())
+    total = len(state.plan_columns(["run_id"]))
+    return total, {"succeeded": done, "failed": failed, "pending": total - done - failed}
+
+
+def _leading(runs: pd.DataFrame | None) -> list[str]:
     return [*RUN_COLUMNS, *FAILURE_COLUMNS, *DESIGN_COLUMNS]
+
+
+def _outcomes_of(outcomes: pd.DataFrame, ids: np.ndarray) -> pd.DataFrame:
+    """The outcome of each of the runs ``ids`` (in that order; missing where pending)."""
+    if len(outcomes) and not outcomes["run_id"].is_unique:
+        outcomes = outcomes.drop_duplicates("run_id")
+    indexed = outcomes.set_index("run_id")
+    if len(indexed) != len(ids) or not (indexed.index.to_numpy() == ids).all():
+        indexed = indexed.reindex(ids)  # not every run finished: the others are pending
+    return indexed
 
 
 def _int_or_none(row: Any, name: str) -> int | None:
@@ -697,18 +792,28 @@ def _number(value: object) -> float:
     return 0.0 if math.isnan(number) else number
 
 
-def _add_parameter_columns(
-    data: dict[str, Any], parameters: Sequence[Mapping[str, Any] | None]
-) -> None:
-    """Add a column per parameter name (in order of first appearance) to a runs table.
+def parameter_columns(
+    codes: np.ndarray, points: Sequence[Mapping[str, Any] | None]
+) -> dict[str, Any]:
+    """A column per parameter name (in order of first appearance) for the rows of a runs table.
 
-    A parameter named like a runs column gets the suffix `` (parameter)``; runs whose
-    parameters are unknown (a store that lost its plan) get None.
+    Row ``i`` has the parameters ``points[codes[i]]`` (none where the code is ``-1``): each
+    column is built over the points, then taken by the codes. Runs whose parameters are
+    unknown (a store that lost its plan) get None.
     """
-    points = [p or {} for p in parameters]
-    for name in dict.fromkeys(n for point in points for n in point):
-        values = [point.get(name) for point in points]
-        data[name if name not in data else f"{name} (parameter)"] = _column(values)
+    import pandas as pd  # noqa: PLC0415
+
+    known = [p or {} for p in points]
+    unknown = bool(len(codes)) and bool((codes < 0).any())
+    rows = np.where(codes < 0, len(known), codes) if unknown else codes
+    columns = {}
+    for name in dict.fromkeys(n for point in known for n in point):
+        values = [point.get(name) for point in known] + ([None] if unknown else [])
+        column = _column(values)
+        by_point = pd.Series(column, dtype=object if isinstance(column, pd.Series) else None)
+        taken = by_point.to_numpy()[rows]
+        columns[name] = pd.Series(taken, dtype=object) if isinstance(column, pd.Series) else taken
+    return columns
 
 
 def _column(values: list[Any]) -> Any:

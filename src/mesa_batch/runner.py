@@ -445,6 +445,9 @@ class _StoreSink:
         self.session.record(result.statuses)
 
     def results(self) -> Results:
+        # every run is done (or the session is closed, and this does nothing): many small
+        # batch parts become one per table before the results are read
+        self.session.compact()
         # the session's configurations carry the store's run ids: no plan to read for them
         return Results.from_session(self.session)
 

@@ -64,6 +64,30 @@ class Tables(ABC):
     def parameters(self) -> list[dict[str, Any] | None]:
         """Each plan row's parameters (None where the store does not know them)."""
 
+    def parameter_codes(self) -> tuple[np.ndarray, list[dict[str, Any] | None]]:
+        """The plan rows' parameters as distinct points and each row's point (``-1``: unknown).
+
+        Replicas share one point: building columns from the points, then taking them by the
+        codes, costs a Python object per point instead of per run.
+        """
+        points = self.parameters()
+        return np.arange(len(points), dtype=np.int64), points
+
+    def parameter_columns(self) -> dict[str, Any]:
+        """One column per parameter name (in order of first appearance), a value per plan row.
+
+        A column is numeric (an array) when every value is a number (or every value a bool),
+        else Python objects (None where a run lacks the parameter or its parameters are
+        unknown).
+        """
+        from mesa_batch.results import parameter_columns  # noqa: PLC0415
+
+        return parameter_columns(*self.parameter_codes())
+
+    def count(self) -> int:
+        """The number of runs (planned, whatever their status)."""
+        return len(self.plan())
+
     @abstractmethod
     def outcomes(self) -> pd.DataFrame:
         """One row per finished run (:data:`OUTCOME_FIELDS`)."""
@@ -85,6 +109,10 @@ class Tables(ABC):
         run_ids: Iterable[int] | None = None,
     ) -> Iterator[Any]:
         """A data table's rows as ``pyarrow.Table`` pieces, only the columns asked for."""
+
+    def columns(self, table: str) -> list[str]:
+        """A data table's column names (of every part, in order of first appearance)."""
+        return [str(c) for c in self.load(table, []).columns]
 
     @abstractmethod
     def designs(self) -> dict[str, DesignInfo]:
@@ -276,15 +304,30 @@ class StoreTables(Tables):
 
     @property
     def notes(self) -> list[str]:  # noqa: D102
-        if self._configs is None:
-            self._state.plan  # noqa: B018 - checking the plan against the runs parts makes notes
+        if self._configs is None:  # checking the plan against the runs parts makes notes
+            self._state.plan_columns(["run_id"])
         return self._state.notes
 
-    def _store_plan(self) -> pd.DataFrame:
-        plan = self._state.plan
+    def _store_plan(self, columns: Sequence[str] | None = None) -> pd.DataFrame:
+        """The store's plan rows of these runs (all columns, or only ``columns``)."""
+        plan = self._state.plan if columns is None else self._state.plan_columns(columns)
         if self._run_ids is not None:
             plan = plan[plan["run_id"].isin(self._run_ids)]
         return plan
+
+    def parameter_columns(self) -> dict[str, Any]:  # noqa: D102
+        from mesa_batch.store.reader import plain_parameter_columns  # noqa: PLC0415
+
+        if self._configs is None:
+            found = plain_parameter_columns(self._store_plan(["parameters"]))
+            if found is not None:
+                return found
+        return super().parameter_columns()
+
+    def count(self) -> int:  # noqa: D102
+        if self._plan is not None or self._configs is not None:
+            return len(self.plan())
+        return len(self._store_plan(["run_id"]))
 
     def plan(self) -> pd.DataFrame:  # noqa: D102
         import pandas as pd  # noqa: PLC0415
@@ -293,12 +336,13 @@ class StoreTables(Tables):
             if self._configs is not None:
                 self._plan = plan_frame(sorted(self._configs, key=lambda c: c.run_id))
             else:
-                plan = self._store_plan()
+                plan = self._store_plan(PLAN_FIELDS)
                 frame = plan.reindex(columns=list(PLAN_FIELDS)).reset_index(drop=True)
-                frame["seed"] = pd.array(
-                    [None if pd.isna(s) else int(s) for s in frame["seed"].tolist()],
-                    dtype="UInt64",
-                )
+                if not isinstance(frame["seed"].dtype, pd.UInt64Dtype):  # not as read_plan reads
+                    frame["seed"] = pd.array(
+                        [None if pd.isna(s) else int(s) for s in frame["seed"].tolist()],
+                        dtype="UInt64",
+                    )
                 frame["run_id"] = frame["run_id"].astype("int64")
                 self._plan = frame
         return self._plan
@@ -307,6 +351,13 @@ class StoreTables(Tables):
         if self._configs is not None:
             return [dict(c.parameters) for c in sorted(self._configs, key=lambda c: c.run_id)]
         return self._state.parameters(self._store_plan())
+
+    def parameter_codes(self) -> tuple[np.ndarray, list[dict[str, Any] | None]]:  # noqa: D102
+        from mesa_batch.store.reader import parameter_codes  # noqa: PLC0415
+
+        if self._configs is not None:
+            return super().parameter_codes()
+        return parameter_codes(self._store_plan(["parameters"]))
 
     def outcomes(self) -> pd.DataFrame:  # noqa: D102
         if self._outcomes is None:
@@ -334,6 +385,9 @@ class StoreTables(Tables):
     ) -> Iterator[Any]:
         wanted = self._run_ids if run_ids is None else np.fromiter(run_ids, np.int64)
         yield from self._state.scan(table, columns=columns, run_ids=wanted)
+
+    def columns(self, table: str) -> list[str]:  # noqa: D102
+        return self._state.column_names(table)
 
     def designs(self) -> dict[str, DesignInfo]:  # noqa: D102
         designs = dict(self._state.designs)

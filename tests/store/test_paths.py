@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import pathlib
 import subprocess
@@ -190,6 +191,27 @@ def test_one_huge_status_line_is_read_in_bounded_memory(tmp_path):
     assert [e["run_id"] for e in entries] == [99]
     assert peak < 10_000_000
     assert Results.open(store).counts()["succeeded"] == 4
+
+
+def test_the_log_searched_for_some_events_gives_the_lines_a_full_read_gives(tmp_path):
+    from mesa_batch.store.reader import LOG_BLOCK, MAX_LINE
+
+    store = tmp_path / "store"
+    sweep(store)
+    with open(store / "status.jsonl", "a") as log:
+        n = 0
+        while log.tell() < 3 * LOG_BLOCK:  # lines across the blocks the log is searched in
+            event = ("failed", "succeeded", "note")[n % 3]
+            log.write(json.dumps({"t": n, "event": event, "run_id": n, "pad": "p" * (n % 97)}))
+            log.write("\n")
+            n += 1
+        log.write('{"event": "failed", "x": "' + "x" * (MAX_LINE + 10) + '"}\n')  # too long
+        log.write('{"event": "failed", "run_id": -1}\n')
+        log.write('{"event": "failed", "run_id": -2')  # torn: no newline, no closing brace
+    for events in (["failed"], ["start", "succeeded"], ["failed", "note"]):
+        everything = [e for e in read_log(store) if e.get("event") in events]
+        assert read_log(store, events=events) == everything
+    assert read_log(store, events=["failed"])[-1]["run_id"] == -1
 
 
 def test_open_never_follows_a_linked_store_json_of_another_store(tmp_path):

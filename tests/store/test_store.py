@@ -11,6 +11,7 @@ import pytest
 
 from mesa_batch import (
     BatchRunner,
+    ConfigurationError,
     Results,
     RunFailedWarning,
     concat,
@@ -208,3 +209,48 @@ def test_the_runs_table_of_a_store_is_the_same_read_by_column_or_by_run(tmp_path
     assert by_column.runs["status"].tolist() == ["pending", "failed", "succeeded"]
     assert by_column.runs["failure_type"].fillna("-").tolist() == ["-", "FileNotFoundError", "-"]
     assert by_column.counts() == {"succeeded": 1, "failed": 1, "pending": 1}
+
+
+PARAMETER_KINDS = {
+    "ints": [{"x": 1}, {"x": 2}],
+    "floats": [{"x": 0.5}, {"x": 2.0}],
+    "ints and floats": [{"x": 1}, {"x": 2.5}],
+    "bools": [{"x": True}, {"x": False}],
+    "text": [{"x": "a"}, {"x": "b"}],
+    "None beside ints": [{"x": 1}, {"x": None}],
+    "a name in some points": [{"x": 1, "y": 2}, {"x": 3}],
+    "bools beside ints": [{"x": True}, {"x": 2}],
+    "tuples": [{"x": (1, 2)}, {"x": (3,)}],
+    "ints past int64": [{"x": 2**70}, {"x": 1}],
+    "nan": [{"x": float("nan")}, {"x": 1.0}],
+    "dates as text": [{"x": "2020-01-01"}, {"x": "2021-01-01"}],
+}
+
+
+@pytest.mark.parametrize("kind", PARAMETER_KINDS)
+def test_parameter_columns_read_from_a_store_equal_those_in_memory(tmp_path, kind):
+    from mesa_batch.store.reader import plain_parameter_columns
+
+    configs = manual(KwargsModel, PARAMETER_KINDS[kind], iterations=2, max_steps=1, seed=3)
+    memory = BatchRunner(configs, display_progress=False).run().runs
+    run(configs, tmp_path)
+    stored = Results.open(tmp_path).runs
+    names = [c for c in memory.columns if c not in ("wall_time", "model_time", "worker_time")]
+    pd.testing.assert_frame_equal(stored[names], memory[names])
+    plain = kind in ("ints", "floats", "bools", "text", "None beside ints", "a name in some points")
+    parsed = plain_parameter_columns(read_state(tmp_path).plan)
+    assert (parsed is not None) == plain or kind == "ints and floats"  # Arrow's or Python's
+
+
+def test_counting_a_store_reads_the_same_counts_as_opening_it(tmp_path):
+    from mesa_batch.results import store_counts
+
+    needed = tmp_path / "needed"
+    points = [{"n": 1}, {"n": 2, "needs": str(needed)}, {"n": 3}]
+    with pytest.warns(RunFailedWarning, match="1 of 3 runs failed"):
+        run(manual(FlakyModel, points, max_steps=2, seed=1), tmp_path / "store")
+    results = Results.open(tmp_path / "store")
+    assert store_counts(tmp_path / "store") == (3, results.counts())
+    assert results.counts() == {"succeeded": 2, "failed": 1, "pending": 0}
+    with pytest.raises(ConfigurationError, match="must be an existing directory"):
+        store_counts(tmp_path / "nope")

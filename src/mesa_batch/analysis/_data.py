@@ -47,10 +47,11 @@ def as_results(results: Results | str | os.PathLike[str]) -> Results:
 
 
 def run_table(results: Results) -> pd.DataFrame:
-    """The runs with what grouping needs: ids, status, point, design and the parameters."""
-    runs = results.runs
-    columns = ["run_id", "iteration", "status", "steps", "point", "design"]
-    return runs[[*columns, *results.parameter_names]]
+    """The runs with what grouping needs: ids, status, point, design and the parameters.
+
+    From a store, only those are read (not the seeds, keys, times and failures of ``runs``).
+    """
+    return results._run_table()  # the lean part of Results.runs, for analyses
 
 
 def check_parameters(results: Results, names: Sequence[str], what: str) -> list[str]:

@@ -10,6 +10,8 @@ Layout (``docs/store-format.md`` is the full description)::
                                      seed, settings, design, point
       runs/<batch>.parquet           one row per run of a batch: status          (worker, atomic)
       data/<table>/<batch>.parquet   the batch's rows of that table              (worker, atomic)
+      runs/<session>.parquet         a session's batches, compacted              (parent, atomic)
+      data/<table>/<session>.parquet their rows of that table, compacted         (parent, atomic)
       status.jsonl                   every finished run and session event        (parent, append)
       .lock                          held by the one process writing
       quarantine/                    files found torn or unreadable, moved aside
@@ -24,6 +26,7 @@ module             what it does
 ``reader``         all reading: outcomes, plan (checked against the runs parts),
                    designs, data tables column by column
 ``unify``          one type per column across parts (never a failed read on types)
+``compact``        a finished session's batch parts rewritten as one part per table
 ``session``        the writing session: lock, seeds, plan, designs, log, store.json
 =================  ==============================================================
 

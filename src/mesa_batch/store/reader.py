@@ -51,6 +51,8 @@ __all__ = [
     "StoreState",
     "check_format",
     "decoded_parameters",
+    "parameter_codes",
+    "plain_parameter_columns",
     "read_designs",
     "read_log",
     "read_plan",
@@ -80,6 +82,19 @@ PLAN_COLUMNS: Final = (
     "reporters",
     "parameters",
     "parameters_exact",
+)
+#: The plan columns results are read from (:meth:`StoreState.plan_columns`).
+LEAN_COLUMNS: Final = (
+    "run_id",
+    "key",
+    "point_key",
+    "iteration",
+    "point",
+    "seed",
+    "max_steps",
+    "data_collection_period",
+    "design",
+    "parameters",
 )
 #: A file name the store writes for a part: a batch or session id and ``.parquet``.
 PART_NAME: Final = re.compile(r"^[A-Za-z0-9_-]+\.parquet$")
@@ -130,6 +145,30 @@ class StoreState:
     _plan: pd.DataFrame | None = None
     _designs: dict[str, DesignInfo] | None = None
     _types: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
+    _lean: list[pd.DataFrame] = dataclasses.field(default_factory=list)
+    _whole: set[str] = dataclasses.field(default_factory=set)
+
+    def plan_columns(self, columns: Sequence[str]) -> pd.DataFrame:
+        """The plan (as :attr:`plan`), only some of its columns (``run_id`` and ``key`` too).
+
+        Reading the results of a store needs the run ids, seeds, points and parameters, not
+        each run's model path, reporters or Scenario class: only :data:`LEAN_COLUMNS` are read
+        for that, once, unless the whole plan is read already.
+        """
+        wanted = list(dict.fromkeys(["run_id", "key", *columns]))
+        if self._plan is not None:
+            return self._plan[wanted]
+        if not set(wanted) <= set(LEAN_COLUMNS):
+            return self.plan[wanted]
+        for read in self._lean:
+            if set(wanted) <= set(read.columns):
+                return read[wanted]
+        # only what is asked (counting runs reads ids and keys), or all the lean columns
+        names = wanted if set(wanted) <= {"run_id", "key"} else list(LEAN_COLUMNS)
+        lean, notes = reconcile(read_plan(self.root, names), self.runs)
+        self.notes.extend(n for n in notes if n not in self.notes)
+        self._lean.append(lean)
+        return lean[wanted]
 
     @property
     def plan(self) -> pd.DataFrame:
@@ -139,8 +178,8 @@ class StoreState:
         """
         if self._plan is None:
             plan, notes = reconcile(read_plan(self.root), self.runs)
-            self.notes.extend(notes)
-            self._plan = plan
+            self.notes.extend(n for n in notes if n not in self.notes)
+            self._plan, self._lean = plan, []
         return self._plan
 
     @property
@@ -197,6 +236,19 @@ class StoreState:
         frame = decode_frame(table.to_pandas(), table)
         return frame.sort_values("run_id", kind="stable", ignore_index=True)
 
+    def column_names(self, name: str) -> list[str]:
+        """A table's column names across its parts (from their footers; no data is read)."""
+        import pyarrow as pa  # noqa: PLC0415
+        import pyarrow.parquet as pq  # noqa: PLC0415
+
+        names: dict[str, None] = {}
+        for path in sorted(self.batches.get(name, {})):
+            try:
+                names |= dict.fromkeys(pq.read_schema(path).names)
+            except (OSError, pa.ArrowException):
+                continue
+        return list(names)
+
     def column_types(self, name: str) -> dict[str, Any]:
         """The type each column of a table is read as where its parts disagree.
 
@@ -215,7 +267,7 @@ class StoreState:
                     continue
 
             def read_column(path: pathlib.Path, column: str) -> Any:
-                return pq.read_table(path, columns=[column]).column(column)
+                return pq.ParquetFile(path).read(columns=[column]).column(column)
 
             found = self._types[name] = target_types(name, schemas, read_column)
         return found
@@ -227,10 +279,12 @@ class StoreState:
         columns: Sequence[str] | None = None,
         run_ids: Iterable[int] | None = None,
     ) -> Iterator[Any]:
-        """The committed rows of one table, one Arrow table per part, read column by column.
+        """The committed rows of one table, one Arrow table per row group, column by column.
 
-        Only the ``columns`` asked for (and ``run_id``) are read from each part, and only the
-        rows of runs that part contributes (its batch is the run's outcome).
+        Only the ``columns`` asked for (and ``run_id``) are read from each part, a row group at
+        a time (a batch's part is one; a compacted session's part holds whole batches of about
+        a million rows each), and only the rows of runs that part contributes (its batch is
+        the run's outcome).
 
         Args:
             name: The table name.
@@ -241,43 +295,84 @@ class StoreState:
         Yields:
             ``pyarrow.Table`` pieces, each with ``run_id`` first.
         """
-        import pyarrow as pa  # noqa: PLC0415
-        import pyarrow.compute as pc  # noqa: PLC0415
-        import pyarrow.parquet as pq  # noqa: PLC0415
-
         wanted = None if run_ids is None else np.fromiter(run_ids, np.int64)
         targets = self.column_types(name)
         for path, contributes in sorted(self.batches.get(name, {}).items()):
             keep = contributes if wanted is None else contributes[np.isin(contributes, wanted)]
-            if not len(keep):
-                continue
-            try:
-                file = pq.ParquetFile(path)
-                present = file.schema_arrow.names
-                chosen = None
-                if columns is not None:
-                    chosen = ["run_id", *(c for c in columns if c in present and c != "run_id")]
-                table = file.read(columns=chosen)
-            except (OSError, pa.ArrowException) as error:
-                warnings.warn(
-                    f"the data part {path} of the table {name!r} cannot be read "
-                    f"({type(error).__name__}: {error}); the rows of runs "
-                    f"{_ids(keep)} are left out. Resume the sweep: its writing session moves the "
-                    "part to quarantine/ and runs them again.",
-                    CorruptPartWarning,
-                    stacklevel=3,
-                )
-                continue
+            if len(keep):
+                every = wanted is None and path.stem in self._whole
+                yield from _scan_part(path, name, keep, columns, targets, every=every)
+
+
+def _scan_part(
+    path: pathlib.Path,
+    name: str,
+    keep: np.ndarray,
+    columns: Sequence[str] | None,
+    targets: Mapping[str, Any],
+    *,
+    every: bool = False,
+) -> Iterator[Any]:
+    """One part's rows of the runs ``keep``, a row group at a time (see :meth:`StoreState.scan`).
+
+    With ``every``, every row of the part is one of ``keep``'s: no row is filtered.
+    """
+    import pyarrow as pa  # noqa: PLC0415
+    import pyarrow.compute as pc  # noqa: PLC0415
+    import pyarrow.parquet as pq  # noqa: PLC0415
+
+    value_set = pa.array(keep, pa.int64())
+    file, group = None, 0
+    try:
+        file = pq.ParquetFile(path)
+        present = file.schema_arrow.names
+        chosen = None
+        if columns is not None:
+            chosen = ["run_id", *(c for c in columns if c in present and c != "run_id")]
+        for group in range(file.num_row_groups):
+            table = file.read_row_group(group, columns=chosen)
             if columns is not None:
                 for column in columns:
                     if column not in table.column_names:
                         table = table.append_column(column, pa.nulls(len(table)))
                 table = table.select(["run_id", *(c for c in columns if c != "run_id")])
-            mask = pc.is_in(table.column("run_id"), value_set=pa.array(keep, pa.int64()))
-            yield conform(table.filter(mask), targets)
+            if not every:
+                table = table.filter(pc.is_in(table.column("run_id"), value_set=value_set))
+            yield conform(table, targets)
+    except (OSError, pa.ArrowException) as error:
+        missing = _unread(file, group, keep)
+        warnings.warn(
+            f"the data part {path} of the table {name!r} cannot be read "
+            f"({type(error).__name__}: {error}); the rows of runs "
+            f"{_ids(missing)} are left out. Resume the sweep: its writing session moves the "
+            "part to quarantine/ and runs them again.",
+            CorruptPartWarning,
+            stacklevel=4,
+        )
 
 
-def read_state(root: str | os.PathLike[str], *, verify: bool = False) -> StoreState:
+def _unread(file: Any, failed: int, keep: np.ndarray) -> np.ndarray:
+    """The runs of ``keep`` with no rows in the row groups read before the one that failed."""
+    import pyarrow as pa  # noqa: PLC0415
+
+    read = []
+    for group in range(failed if file is not None else 0):
+        try:
+            read.append(file.read_row_group(group, columns=["run_id"]).column("run_id"))
+        except (OSError, pa.ArrowException):
+            continue
+    if not read:
+        return keep
+    return np.setdiff1d(keep, np.concatenate([c.to_numpy() for c in read]))
+
+
+#: The outcome columns :func:`read_state` reads with ``counting=True``.
+COUNTED: Final = ("run_id", "key", "status", "batch")
+
+
+def read_state(
+    root: str | os.PathLike[str], *, verify: bool = False, counting: bool = False
+) -> StoreState:
     """Read a store's metadata and run outcomes (no data table; the plan on first use).
 
     Every data part is checked against what its batch's runs part recorded of it: its row count
@@ -287,6 +382,8 @@ def read_state(root: str | os.PathLike[str], *, verify: bool = False) -> StoreSt
     Args:
         root: The store directory.
         verify: Also check every data part's checksum.
+        counting: Read only the outcome columns that counting runs needs (:data:`COUNTED`:
+            no times, no failures), e.g. for ``mesa-batch status`` of millions of runs.
 
     Returns:
         The store's state.
@@ -300,10 +397,12 @@ def read_state(root: str | os.PathLike[str], *, verify: bool = False) -> StoreSt
         meta = recovered_meta(path, notes)
     corrupt: list[pathlib.Path] = []
     found = _Found(corrupt, notes, sessions=_sessions(meta))
-    outcomes, batch_parts = _read_runs_parts(path, found)
+    outcomes, batch_parts = _read_runs_parts(path, found, COUNTED if counting else None)
+    release_arrow_memory()  # the pages decoded to read the runs parts
     batches, complete = _data_parts(path, batch_parts, found, verify=verify)
     if found.damaged and outcomes is not None:
         _note_damaged(found, outcomes)
+    recorded = _successes_by_batch(outcomes)
     runs = _authoritative_runs(outcomes, complete, read_log(path, events=[Status.FAILED]))
     del outcomes  # converted to pandas column by column: not usable any more
     release_arrow_memory()
@@ -319,7 +418,25 @@ def read_state(root: str | os.PathLike[str], *, verify: bool = False) -> StoreSt
         table: {p: contributes.get(batch, nothing) for p, batch in parts.items()}
         for table, parts in batches.items()
     }
-    return StoreState(path, meta, runs, by_table, corrupt, found.notes)
+    # a part holds rows of its batch's succeeded runs only (its checks say it is the part
+    # the batch wrote): where they all count, its rows need no filter
+    whole = {
+        b for b, ids in contributes.items() if recorded.get(b) == len(ids) and found.checks.get(b)
+    }
+    return StoreState(path, meta, runs, by_table, corrupt, found.notes, _whole=whole)
+
+
+def _successes_by_batch(outcomes: Any) -> dict[str, int]:
+    """How many succeeded rows each batch's runs part has (before any deduplication)."""
+    import pyarrow.compute as pc  # noqa: PLC0415
+
+    if outcomes is None or not outcomes.num_rows:
+        return {}
+    ok = pc.equal(outcomes.column("status"), str(Status.SUCCEEDED)).fill_null(False)
+    counts = pc.value_counts(outcomes.column("batch").filter(ok))  # by dictionary: no strings
+    return dict(
+        zip(counts.field("values").to_pylist(), counts.field("counts").to_pylist(), strict=True)
+    )
 
 
 def recovered_meta(root: pathlib.Path, notes: list[str]) -> dict[str, Any]:
@@ -358,13 +475,21 @@ def _parts(directory: pathlib.Path) -> list[pathlib.Path]:
 
 
 def _read_parquet(
-    path: pathlib.Path, corrupt: list[pathlib.Path], *, dictionary: Sequence[str] = ()
+    path: pathlib.Path,
+    corrupt: list[pathlib.Path],
+    *,
+    dictionary: Sequence[str] = (),
+    columns: Sequence[str] | None = None,
 ) -> Any:
     import pyarrow as pa  # noqa: PLC0415
     import pyarrow.parquet as pq  # noqa: PLC0415
 
     try:
-        return pq.read_table(path, read_dictionary=list(dictionary) or None)
+        # ParquetFile, not read_table: one file needs no dataset (nor pyarrow.dataset's import)
+        names = pq.read_schema(path).names
+        wanted = [name for name in dictionary if name in names]
+        chosen = None if columns is None else [c for c in columns if c in names]
+        return pq.ParquetFile(path, read_dictionary=wanted or None).read(columns=chosen)
     except (OSError, pa.ArrowException):
         corrupt.append(path)
         return None
@@ -373,13 +498,21 @@ def _read_parquet(
 # -- the plan ---------------------------------------------------------------------------------
 
 
+#: Plan columns that repeat across runs (a model path, a design): read as dictionaries.
+REPEATED: Final = ("model", "design", "design_name", "scenario_cls", "reporters")
+
+
 def read_plan(root: pathlib.Path, columns: Sequence[str] = PLAN_COLUMNS) -> pd.DataFrame:
-    """Every plan part's rows (version 1 and 2), first planning of a key kept, by run id."""
-    import pandas as pd  # noqa: PLC0415
+    """Every plan part's rows (version 1 and 2), first planning of a key kept, by run id.
+
+    The parts are joined, deduplicated and sorted in Arrow; pandas gets the result once
+    (columns of repeated text as categoricals).
+    """
     import pyarrow as pa  # noqa: PLC0415
+    import pyarrow.compute as pc  # noqa: PLC0415
     import pyarrow.parquet as pq  # noqa: PLC0415
 
-    frames = []
+    tables = []
     for path in _parts(root / "plan"):
         try:
             schema = pq.read_schema(path)
@@ -387,21 +520,84 @@ def read_plan(root: pathlib.Path, columns: Sequence[str] = PLAN_COLUMNS) -> pd.D
             wanted = [c for c in columns if c in schema.names]
             if not version2 and "parameters" in columns and "parameters" in schema.names:
                 wanted.append("parameters")
-            table = pq.read_table(path, columns=list(dict.fromkeys(wanted)))
+            repeated = [c for c in REPEATED if c in wanted] if version2 else None
+            file = pq.ParquetFile(path, read_dictionary=repeated)
+            table = file.read(columns=list(dict.fromkeys(wanted)))
+            if not version2:
+                upgraded = _upgrade_plan(table.to_pandas())
+                table = pa.Table.from_pandas(upgraded, preserve_index=False)
+            table = _plan_types(table)
         except (OSError, pa.ArrowException):
             continue
-        frame = table.to_pandas()
-        frames.append(frame if version2 else _upgrade_plan(frame))
-    if not frames:
+        tables.append(table)
+    if not tables:
         return _empty_plan(columns)
-    for frame in frames:  # seeds are uint64: never let a concat turn them into floats
-        if "seed" in frame:
-            frame["seed"] = frame["seed"].astype("UInt64")
-    plan = pd.concat(frames, ignore_index=True).drop_duplicates("key", keep="first")
+    try:
+        table = pa.concat_tables(tables, promote_options="permissive")
+    except pa.ArrowException:  # parts whose columns no type holds together: as pandas does
+        table = pa.concat_tables(
+            [pa.Table.from_pandas(t.to_pandas().astype(object)) for t in tables],
+            promote_options="permissive",
+        )
+    del tables
+    table = _first_of_each_key(table.unify_dictionaries() if table.num_columns else table)
+    table = table.take(pc.sort_indices(table, sort_keys=[("run_id", "ascending")]))
+    plan = _plan_frame(table)
+    del table
+    pa.default_memory_pool().release_unused()  # the pages decoded, the keys hashed
     for column in columns:
         if column not in plan:
             plan[column] = None
-    return plan[list(columns)].sort_values("run_id", ignore_index=True)
+    return plan[list(columns)]
+
+
+def _plan_types(table: Any) -> Any:
+    """A plan part in the types every part is joined in.
+
+    Seeds are ``uint64``, the text of :data:`REPEATED` dictionary-encoded, and the schema
+    metadata dropped.
+    """
+    import pyarrow as pa  # noqa: PLC0415
+
+    for index, field in enumerate(table.schema):
+        column = table.column(index)
+        if field.name == "seed" and field.type != pa.uint64():
+            column = column.cast(pa.uint64())
+        elif field.name in REPEATED and not pa.types.is_dictionary(field.type):
+            column = column.cast(pa.string()).dictionary_encode()
+        else:
+            continue
+        table = table.set_column(index, field.name, column)
+    return table.replace_schema_metadata(None)
+
+
+def _first_of_each_key(table: Any) -> Any:
+    """The rows of a plan table, only the first of each key."""
+    import pyarrow as pa  # noqa: PLC0415
+    import pyarrow.compute as pc  # noqa: PLC0415
+
+    if "key" not in table.column_names or pc.count_distinct(table.column("key")).as_py() == len(
+        table
+    ):
+        return table
+    index = pa.array(np.arange(len(table), dtype=np.int64))
+    rows = pa.table({"key": table.column("key"), "i": index})
+    first = rows.group_by("key", use_threads=False).aggregate([("i", "min")])
+    return table.take(pa.array(np.sort(first.column("i_min").to_numpy())))
+
+
+def _plan_frame(table: Any) -> pd.DataFrame:
+    """A plan table in pandas: seeds as ``UInt64`` (never floats), nulls as None."""
+    import pandas as pd  # noqa: PLC0415
+    import pyarrow as pa  # noqa: PLC0415
+
+    def types(kind: Any) -> Any:
+        return pd.UInt64Dtype() if kind == pa.uint64() else None
+
+    frame = table.to_pandas(types_mapper=types, split_blocks=True)
+    if "seed" in frame:
+        frame["seed"] = frame["seed"].astype("UInt64")
+    return frame
 
 
 def _empty_plan(columns: Sequence[str]) -> pd.DataFrame:
@@ -460,6 +656,84 @@ def decoded_parameters(plan: pd.DataFrame) -> list[dict[str, Any] | None]:
     return out
 
 
+def parameter_codes(plan: pd.DataFrame) -> tuple[np.ndarray, list[dict[str, Any] | None]]:
+    """The distinct parameters of the plan rows, decoded once each, and each row's index.
+
+    Returns:
+        Each row's index into the points (``-1`` where its parameters are unknown), and the
+        points.
+    """
+    import pandas as pd  # noqa: PLC0415
+
+    if "parameters" not in plan or not len(plan):
+        return np.full(len(plan), -1, dtype=np.int64), []
+    codes, texts = pd.factorize(plan["parameters"], use_na_sentinel=True)
+    points = [decode_parameters(t) if isinstance(t, str) else None for t in texts.tolist()]
+    return np.asarray(codes, dtype=np.int64), points
+
+
+def plain_parameter_columns(plan: pd.DataFrame) -> dict[str, Any] | None:
+    """The parameter columns of the plan rows, parsed by Arrow when they are plain JSON.
+
+    Plain means: every distinct text is a JSON object whose values are numbers, bools or
+    strings of one kind per name, as most designs make. Arrow parses the texts at once, and
+    no Python object is made per point. Anything else (tagged values, ints past int64, names
+    with values of several kinds, unknown parameters) gives None: the caller decodes each text
+    (:func:`parameter_codes`).
+
+    Returns:
+        The columns as :func:`mesa_batch.results.parameter_columns` makes them, or None.
+    """
+    import pandas as pd  # noqa: PLC0415
+    import pyarrow as pa  # noqa: PLC0415
+
+    if "parameters" not in plan or not len(plan):
+        return None
+    codes, texts = pd.factorize(plan["parameters"], use_na_sentinel=True)
+    table = _parsed(texts.tolist()) if len(texts) and not (codes < 0).any() else None
+    if table is None:
+        return None
+    columns: dict[str, Any] = {}
+    for field, column in zip(table.schema, table.columns, strict=True):
+        kind = field.type
+        tagged = field.name.startswith("__") and field.name.endswith("__")
+        plain = pa.types.is_integer(kind) or pa.types.is_floating(kind)
+        plain = plain or pa.types.is_boolean(kind) or pa.types.is_string(kind)
+        if tagged or not plain:
+            return None
+        if pa.types.is_floating(kind) and _past_exact_ints(column):
+            return None  # Arrow reads an int past int64 as a rounded float
+        if column.null_count or pa.types.is_string(kind):  # Python objects, None kept
+            values = np.asarray([*column.to_pylist(), None], dtype=object)[:-1]
+            columns[field.name] = pd.Series(values[codes], dtype=object)
+        else:
+            columns[field.name] = column.to_numpy()[codes]
+    return columns
+
+
+def _past_exact_ints(column: Any) -> bool:
+    """Whether a float column holds a value at or past 2**53 (where floats skip ints)."""
+    import pyarrow.compute as pc  # noqa: PLC0415
+
+    largest = pc.max(pc.abs(column)).as_py()
+    return largest is not None and largest >= 2**53
+
+
+def _parsed(texts: list[str]) -> Any:
+    """JSON object texts parsed by Arrow, one row each (None if they do not parse so)."""
+    import pyarrow as pa  # noqa: PLC0415
+    import pyarrow.json as pj  # noqa: PLC0415
+
+    lines = "\n".join(texts)
+    if lines.count("\n") != len(texts) - 1:  # a raw newline in a text: not one row each
+        return None
+    try:
+        table = pj.read_json(pa.BufferReader(lines.encode()))
+    except (pa.ArrowException, ValueError):
+        return None
+    return table if table.num_rows == len(texts) else None
+
+
 def reconcile(plan: pd.DataFrame, runs: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
     """Check the plan against the runs parts' keys and ids; the runs parts win.
 
@@ -470,6 +744,8 @@ def reconcile(plan: pd.DataFrame, runs: pd.DataFrame) -> tuple[pd.DataFrame, lis
     import pandas as pd  # noqa: PLC0415
 
     if not len(runs):
+        return plan, []
+    if _consistent(plan, runs):
         return plan, []
     done = pd.DataFrame(
         {"key": runs["key"].astype(str).to_numpy(), "done_id": runs["run_id"].to_numpy()}
@@ -503,6 +779,30 @@ def reconcile(plan: pd.DataFrame, runs: pd.DataFrame) -> tuple[pd.DataFrame, lis
         merged = pd.concat([merged, orphans], ignore_index=True)
     merged["run_id"] = merged["run_id"].astype("int64")
     return merged.sort_values("run_id", ignore_index=True), notes
+
+
+def _consistent(plan: pd.DataFrame, runs: pd.DataFrame) -> bool:
+    """Whether every finished run is in the plan, under its own id (checked in numpy and Arrow).
+
+    The common case, and what :func:`reconcile` would find after a merge on 100,000s of keys.
+    """
+    import pyarrow as pa  # noqa: PLC0415
+    import pyarrow.compute as pc  # noqa: PLC0415
+
+    ids = plan["run_id"].to_numpy(dtype=np.int64)
+    if not len(ids) or not (ids[1:] > ids[:-1]).all():
+        return False  # not sorted and unique: let the merge decide
+    done = runs["run_id"].to_numpy(dtype=np.int64)
+    at = np.searchsorted(ids, done)
+    if (at >= len(ids)).any() or (ids[np.minimum(at, len(ids) - 1)] != done).any():
+        return False
+    planned = pa.array(plan["key"], pa.string(), from_pandas=True).take(pa.array(at))
+    keys = pa.array(runs["key"], pa.string(), from_pandas=True)
+    if planned.null_count or keys.null_count:
+        return False
+    # the outcomes hold one row per key, and the plan's keys are unique (read_plan): equal
+    # keys at equal ids leave no key of the plan to another finished run
+    return bool(pc.all(pc.equal(planned, keys)).as_py())
 
 
 # -- designs ----------------------------------------------------------------------------------
@@ -569,7 +869,9 @@ def session_of(batch: str) -> str:
     return "-".join(batch.split("-")[:2])
 
 
-def _read_runs_parts(root: pathlib.Path, found: _Found) -> tuple[Any, dict[str, list[str]]]:
+def _read_runs_parts(
+    root: pathlib.Path, found: _Found, columns: Sequence[str] | None = None
+) -> tuple[Any, dict[str, list[str]]]:
     """Every runs part as one Arrow table (None if there is none), and each batch's parts.
 
     A runs part of a session ``store.json`` does not record (copied in from another store),
@@ -584,9 +886,13 @@ def _read_runs_parts(root: pathlib.Path, found: _Found) -> tuple[Any, dict[str, 
         if found.sessions is not None and session_of(path.stem) not in found.sessions:
             foreign.append(path.name)
             continue
-        # a batch id repeats on every row of its batch: read it as a dictionary (~10 MB less
-        # for 100,000 runs, and pandas gets a categorical column)
-        table = _read_parquet(path, found.corrupt, dictionary=["batch"])
+        # a batch id, its parts and checks repeat on every row of its batch (of its session,
+        # compacted): read them as dictionaries (~10 MB less for 100,000 runs, and pandas
+        # gets a categorical batch column)
+        wanted = None if columns is None else [*columns, "parts", "checks"]
+        table = _read_parquet(
+            path, found.corrupt, dictionary=["batch", "parts", "checks"], columns=wanted
+        )
         if table is None:
             continue
         if not {"run_id", "key", "status", "batch", "parts"} <= set(table.column_names):
@@ -596,7 +902,7 @@ def _read_runs_parts(root: pathlib.Path, found: _Found) -> tuple[Any, dict[str, 
         if table.num_rows and batches != [path.stem]:
             foreign.append(path.name)
             continue
-        named = str(table.column("parts")[0]) if table.num_rows else ""
+        named = str(table.column("parts")[0].as_py() or "") if table.num_rows else ""
         parts[path.stem] = [p for p in named.split(",") if p]
         if "checks" in table.column_names:
             checks = loads(table.column("checks")[0].as_py()) if table.num_rows else None
@@ -805,26 +1111,70 @@ def read_log(
 
     Args:
         root: The store directory.
-        events: Only entries of these events (``"failed"``, ``"start"``, ...); lines of other
-            events are not even decoded, which matters for a log of 100,000s of runs.
+        events: Only entries of these events (``"failed"``, ``"start"``, ...); the log is then
+            searched for them in blocks, and only their lines are decoded, which matters for a
+            log of 100,000s of runs.
     """
     kinds = None if events is None else {str(event) for event in events}
-    wanted = None if kinds is None else [f'"event": "{event}"' for event in kinds]
-    entries = []
     path = pathlib.Path(root) / "status.jsonl"
     try:
         file = os.fdopen(open_no_follow(path), "rb")
     except OSError:
         return []
+    entries = []
     with file:
-        for raw in _bounded_lines(file):
-            line = raw.decode(errors="replace")
-            if wanted is not None and not any(marker in line for marker in wanted):
-                continue
+        if kinds is None:
+            lines: Iterable[bytes] = _bounded_lines(file)
+        else:
+            lines = _lines_with(file, [f'"event": "{event}"'.encode() for event in sorted(kinds)])
+        for raw in lines:
             try:
-                entry = json.loads(line)
+                entry = json.loads(raw.decode(errors="replace"))
             except ValueError:
                 continue
             if kinds is None or (isinstance(entry, dict) and entry.get("event") in kinds):
                 entries.append(entry)
     return entries
+
+
+#: How much of the status log is searched at a time.
+LOG_BLOCK: Final = 1024 * 1024
+
+
+def _lines_with(file: Any, markers: Sequence[bytes]) -> Iterator[bytes]:
+    """The lines of a binary file that hold one of ``markers``, in order, found block by block.
+
+    Lines longer than :data:`MAX_LINE` are skipped, as :func:`_bounded_lines` does.
+    """
+    pending, skipping = b"", False
+    while block := file.read(LOG_BLOCK):
+        if skipping:  # the rest of a line too long to keep
+            cut = block.find(b"\n")
+            if cut < 0:
+                continue
+            block, skipping = block[cut + 1 :], False
+        data = pending + block
+        last = data.rfind(b"\n") + 1
+        pending = data[last:]
+        if len(pending) > MAX_LINE:
+            pending, skipping = b"", True
+        yield from _matching(data[:last], markers)
+    if pending and not skipping:  # a last line without its newline (torn, or being written)
+        yield from _matching(pending, markers)
+
+
+def _matching(data: bytes, markers: Sequence[bytes]) -> Iterator[bytes]:
+    """The lines of ``data`` (whole lines) that hold a marker, in order."""
+    starts = set()
+    for marker in markers:
+        at = data.find(marker)
+        while at >= 0:
+            start = data.rfind(b"\n", 0, at) + 1
+            starts.add(start)
+            end = data.find(b"\n", at)
+            at = data.find(marker, end) if end >= 0 else -1
+    for start in sorted(starts):
+        end = data.find(b"\n", start)
+        line = data[start:] if end < 0 else data[start : end + 1]
+        if len(line) <= MAX_LINE:
+            yield line

@@ -235,6 +235,25 @@ class Session:
             meta["updated"] = _now()
             write_json(self.root / "store.json", meta)
 
+    def compact(self) -> list[str]:
+        """Compact the sessions that left many batch parts (:mod:`mesa_batch.store.compact`).
+
+        The runner calls it when every run of the session is done, while the session holds
+        the lock; once the lock is released it does nothing.
+
+        Returns:
+            The ids of the sessions compacted (logged as a ``compacted`` event).
+        """
+        from mesa_batch.store.compact import compact_store  # noqa: PLC0415
+
+        if self.lock.file is None:
+            return []
+        compacted = compact_store(self.root)
+        if compacted:
+            self.event("compacted", sessions=compacted)
+        release_arrow_memory()
+        return compacted
+
     def close(self, reason: str) -> None:
         """End the session: log why, update ``store.json``, release the lock."""
         with contextlib.suppress(OSError):  # a failed write already stopped the sweep
