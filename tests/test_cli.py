@@ -16,7 +16,7 @@ import time
 import pandas as pd
 import pytest
 
-from mesa_batch import Results
+from mesa_batch import Results, replication_status
 from mesa_batch.store import read_log
 from tests.helpers import ROOT, interruptible
 
@@ -352,6 +352,40 @@ def test_a_run_that_ends_its_process_never_exits_0(tmp_path, processes):
     assert "3 runs: 2 succeeded, 1 failed, 0 pending" in done.stdout
     failed = Results.open(tmp_path / "store").failures
     assert [(f.run_id, str(f.failure.stage)) for f in failed] == [(1, "worker")]
+
+
+def test_a_run_that_ends_its_process_in_a_replications_round_never_exits_0(tmp_path):
+    path = experiment(
+        tmp_path,
+        """
+        [experiment]
+        model = "tests.models:ExitingModel"
+        store = "store"
+        seed = 1
+        max_steps = 2
+
+        [design]
+        kind = "full_factorial"
+
+        [design.parameters]
+        n = [1, 3]
+        code = 0  # n = 3 ends its process with os._exit(0): "success"
+
+        [execution]
+        processes = 1
+
+        [replications]
+        outcome = "n"
+        """,
+    )
+    done = cli("run", path)
+    assert done.returncode == 1, done.stderr  # the n = 3 point's runs failed
+    table = replication_status(tmp_path / "store").set_index("n")
+    assert table.loc[3, "status"] == "failed"
+    assert table.loc[1, "status"] == "target"
+    failed = Results.open(tmp_path / "store").failures
+    assert {str(f.failure.stage) for f in failed} == {"worker"}
+    assert len(failed) == table.loc[3, "iterations"]
 
 
 HANGING = """

@@ -224,7 +224,7 @@ def _run(
 
     from mesa_batch import experiment  # noqa: PLC0415
     from mesa_batch.errors import SeedAdoptedWarning  # noqa: PLC0415
-    from mesa_batch.runner import check_timeout  # noqa: PLC0415
+    from mesa_batch.runner import BatchRunner, check_timeout, in_workers  # noqa: PLC0415
 
     try:
         limit = check_timeout(run_timeout, "--run-timeout", "--run-timeout 60")
@@ -243,7 +243,7 @@ def _run(
     count = processes or (None if execution.processes == "all" else execution.processes)
     console.print(f"[bold]{len(configs)}[/] runs of {loaded.experiment.model} into {directory}")
     with _progress_display(directory) as (progress, update):
-        runner = state["runner"] = _worker_runner()(
+        runner = state["runner"] = BatchRunner(
             configs,
             count,
             update,
@@ -254,7 +254,8 @@ def _run(
             run_timeout=limit,
         )
         try:
-            with warnings.catch_warnings(record=True) as caught:
+            # even one process is a worker: a model ending its process fails its run only
+            with warnings.catch_warnings(record=True) as caught, in_workers():
                 warnings.simplefilter("always", SeedAdoptedWarning)
                 # [replications]: the same runner settings, driven by replicate_until
                 results = (
@@ -280,22 +281,6 @@ def _run(
     raise typer.Exit(FAILED_RUNS if counts["failed"] or counts["pending"] else OK)
 
 
-def _worker_runner() -> type:
-    from mesa_batch.runner import BatchRunner  # noqa: PLC0415
-
-    class WorkerRunner(BatchRunner):
-        """A BatchRunner that runs even a one-process sweep in a worker process, not here.
-
-        A model that ends its process (``os._exit``) then ends a worker: its run is recorded
-        as failed (stage ``worker``) and the sweep goes on, and the command's exit code says
-        so. Run in this process, it would end the command with the model's exit code.
-        """
-
-        _in_process = False
-
-    return WorkerRunner
-
-
 def _early_pool(loaded: Any, directory: pathlib.Path, processes: int | None, *, fresh: bool) -> Any:
     """Start the local pool's workers for a new store now (None: no pool, or not yet).
 
@@ -315,8 +300,6 @@ def _early_pool(loaded: Any, directory: pathlib.Path, processes: int | None, *, 
     workers = cpu_count() if wanted in (None, "all") else int(wanted)
     runs = experiment.run_count(loaded)
     workers = max(1, min(workers, runs if runs is not None else workers))
-    if workers == 1 and loaded.replications is not None:
-        return None  # replicate_until runs one-process rounds here, not in a worker
     pool = local_pool(workers)
     pool.warm_up()
     return pool

@@ -42,6 +42,7 @@ from __future__ import annotations
 import array
 import concurrent.futures as cf
 import contextlib
+import contextvars
 import itertools
 import math
 import os
@@ -90,6 +91,26 @@ __all__ = ["BatchRunner", "Interrupted", "RunFailedWarning"]
 KILL_GRACE: Final = 10.0
 #: Seconds between two questions to an executor about batches that can no longer finish.
 POLL: Final = 2.0
+
+
+#: False inside :func:`in_workers`: a one-process sweep then runs in one worker process.
+_IN_PROCESS: Final = contextvars.ContextVar("mesa_batch_in_process", default=True)
+
+
+@contextlib.contextmanager
+def in_workers() -> Iterator[None]:
+    """Run every sweep started inside in worker processes, even a one-process sweep.
+
+    The command line runs its sweeps so: a model that ends its process (``os._exit``) then
+    ends a worker, its run is failed (stage ``worker``) and the sweep goes on, where in the
+    calling process it would end the command with the model's exit code. Context-local (a
+    ``contextvars`` variable): other threads and tasks are not affected.
+    """
+    token = _IN_PROCESS.set(False)
+    try:
+        yield
+    finally:
+        _IN_PROCESS.reset(token)
 
 
 class BatchRunner:
@@ -185,9 +206,10 @@ class BatchRunner:
             )
         self.results: Results | None = None
 
-    #: Whether one process means this process (the command line runs even one in a worker,
-    #: so that a model ending its process cannot end the command and hide pending runs).
-    _in_process = True
+    @property
+    def _in_process(self) -> bool:
+        """Whether one process means this process (not inside :func:`in_workers`)."""
+        return _IN_PROCESS.get()
 
     def run_all(self) -> list[dict[str, Any]]:
         """Run every configuration; return the collected rows as a list of dicts.
