@@ -186,3 +186,35 @@ def test_the_runner_compacts_a_session_that_left_many_batches(tmp_path, monkeypa
     expected = BatchRunner(configs(), display_progress=False).run()
     pd.testing.assert_frame_equal(results.model, expected.model, check_dtype=False)
     compare_with_uninterrupted(store)
+
+
+def test_a_batch_part_written_after_its_session_was_compacted_is_never_deleted(store, tmp_path):
+    session = session_id(store)
+    batches = sorted((store / "runs").glob(f"{session}*.parquet"))
+    late = batches[-1]  # held back, as a batch that comes in after the compaction would be
+    saved = {late: tmp_path / "late-runs.parquet"}
+    saved.update(
+        {
+            part: tmp_path / f"late-{part.parent.name}.parquet"
+            for part in (store / "data").glob(f"*/{late.name}")
+        }
+    )
+    for part, copy in saved.items():
+        shutil.move(part, copy)
+    assert compact_store(store, min_parts=2) == [session]
+    for part, copy in saved.items():  # it comes in now
+        shutil.move(copy, part)
+    compact_store(store, min_parts=2)  # the leftovers pass: only the batches it absorbed go
+    assert late.exists()
+    assert all(part.exists() for part in saved)
+
+
+def test_a_table_folder_that_is_a_link_is_never_compacted_through(store, tmp_path):
+    elsewhere = tmp_path / "elsewhere"
+    shutil.move(store / "data" / "model", elsewhere)
+    (store / "data" / "model").symlink_to(elsewhere, target_is_directory=True)
+    parts = files(store)
+    outside = sorted(p.name for p in elsewhere.iterdir())
+    assert compact_store(store, min_parts=2) == []
+    assert files(store) == parts  # no runs part deleted
+    assert sorted(p.name for p in elsewhere.iterdir()) == outside  # nothing written there

@@ -55,6 +55,8 @@ MIN_PARTS: Final = 16
 MAX_BYTES: Final = 1 << 30
 #: About how many rows a row group of a compacted data part holds (whole batches).
 ROW_GROUP_ROWS: Final = 1_000_000
+#: The compacted runs part's schema metadata key listing the batch ids it absorbed.
+ABSORBED: Final = "mesa_batch.absorbed_batches"
 
 
 class _UnfitError(Exception):
@@ -126,12 +128,18 @@ def _compact_session(root: pathlib.Path, session: str, paths: Sequence[pathlib.P
             return False
         runs, dropped = _first_successes(runs)
         tables = sorted({name for _, parts, _ in records for name in parts})
+        folders = [root / "runs", root / "data"]
+        for folder in [*folders, *(root / "data" / table_directory(n) for n in tables)]:
+            if folder.is_symlink() or not folder.is_dir():  # never read or write through a link
+                raise _UnfitError(f"{folder} is not a folder of the store")
         checks = {}
         for name in tables:
             target = root / "data" / table_directory(name) / f"{session}.parquet"
             written.append(target)
             checks[name] = _compact_table(root, name, records, dropped, target)
-        _write_runs(runs, root / "runs" / f"{session}.parquet", session, tables, checks)
+        absorbed = [batch for batch, _, _ in records]
+        path = root / "runs" / f"{session}.parquet"
+        _write_runs(runs, path, session, tables, checks, absorbed=absorbed)
     except _UnfitError:
         for path in written:  # data parts no runs part names: unused, but not left behind
             with contextlib.suppress(OSError):
@@ -311,8 +319,14 @@ def _write_runs(
     session: str,
     tables: Sequence[str],
     checks: Mapping[str, list[Any]],
+    *,
+    absorbed: Sequence[str],
 ) -> None:
-    """Write the compacted runs part: the batches' rows by run id, named by the session."""
+    """Write the compacted runs part: the batches' rows by run id, named by the session.
+
+    Its schema metadata lists the batches it absorbed (:data:`ABSORBED`): only their parts
+    are ever deleted for it, never a batch part written after it.
+    """
     import pyarrow.compute as pc  # noqa: PLC0415
 
     order = pc.sort_indices(runs, sort_keys=[("run_id", "ascending")])  # stable
@@ -327,8 +341,9 @@ def _write_runs(
     runs = runs.remove_column(index).add_column(index, "batch", _repeated(session, n))
     for name in ("parts", "checks"):
         runs = runs.append_column(name, _repeated(constant[name], n))
+    metadata = {**(runs.schema.metadata or {}), ABSORBED: json.dumps(sorted(absorbed)).encode()}
     with _unfit_on_errors():
-        write_parquet(runs, path)
+        write_parquet(runs.replace_schema_metadata(metadata), path)
 
 
 def _repeated(value: str, n: int) -> Any:
@@ -357,8 +372,12 @@ def _remove_leftovers(root: pathlib.Path, session: str, paths: Sequence[pathlib.
         first = file.read_row_group(0, columns=["parts", "checks"]).slice(0, 1)
         parts = [p for p in str(first.column("parts")[0].as_py() or "").split(",") if p]
         checks = _checks(first.column("checks")[0].as_py()) or {}
-    except (OSError, pa.ArrowException, IndexError, KeyError):  # keep the batch parts
+        absorbed = json.loads((file.schema_arrow.metadata or {}).get(ABSORBED.encode(), b"[]"))
+    except (OSError, pa.ArrowException, IndexError, KeyError, ValueError):  # keep them
         return
+    if not isinstance(absorbed, list):
+        return
+    paths = [p for p in paths if p.stem in set(map(str, absorbed))]  # never a later batch
     for name in parts:
         part = root / "data" / table_directory(name) / f"{session}.parquet"
         if _check_part(part, checks.get(name), verify=True) is not None or name not in checks:
