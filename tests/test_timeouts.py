@@ -6,6 +6,7 @@ Real hung models (an hour's sleep, a busy loop, SIGALRM blocked), a real loky po
 from __future__ import annotations
 
 import math
+import os
 import signal
 import threading
 import time
@@ -121,6 +122,27 @@ def test_the_signal_timer_is_restored_after_each_run():
         assert fired == [signal.SIGALRM]
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def test_a_callers_own_sigalrm_during_a_run_goes_to_the_callers_handler():
+    fired = []
+
+    def outer(signum, frame):
+        fired.append(signum)
+
+    configs = manual(SlowModel, [{"n": 1, "delay": 0.2}], max_steps=3, seed=1)
+    previous = signal.signal(signal.SIGALRM, outer)
+    sender = threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGALRM))  # not the run's timer
+    try:
+        sender.start()
+        results = BatchRunner(configs, display_progress=False, run_timeout=30).run()
+        sender.join()
+        assert results.counts() == {"succeeded": 1, "failed": 0, "pending": 0}
+        assert fired == [signal.SIGALRM]
+        assert signal.getsignal(signal.SIGALRM) is outer
+    finally:
+        sender.cancel()
         signal.signal(signal.SIGALRM, previous)
 
 

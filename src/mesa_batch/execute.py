@@ -39,7 +39,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -138,20 +138,26 @@ def _time_limit(seconds: float | None, where: Callable[[], str]) -> Iterator[Cal
             raise RunTimeout(timeout_message(seconds, where()))
 
     if threading.current_thread() is not threading.main_thread() or not hasattr(
-        signal, "setitimer"
+        signal, "pthread_sigmask"
     ):
         yield check
         return
     armed = True
 
-    def alarm(signum: int, frame: object) -> None:
-        if armed:
+    def alarm(signum: int, frame: Any) -> None:
+        if armed and time.perf_counter() >= deadline:
             raise RunTimeout(timeout_message(seconds, where()))
+        if callable(previous):  # the caller's signal (it came as the timer was set): theirs
+            previous(signum, frame)
 
+    # SIGALRM held back while the handler and the timer are set: a caller's signal arriving
+    # then reaches the handler inside the try below, so the finally always puts theirs back
+    held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGALRM})
     previous = signal.signal(signal.SIGALRM, alarm)
     started = time.perf_counter()
     outer, interval = signal.setitimer(signal.ITIMER_REAL, seconds)
     try:
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
         yield check
     finally:
         try:
