@@ -30,7 +30,6 @@ only where it is not sound. The next compaction deletes such leftovers.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import pathlib
 from collections.abc import Mapping, Sequence
@@ -39,6 +38,8 @@ from typing import Any, Final
 from mesa_batch.outcomes import Status
 from mesa_batch.store.files import (
     atomic_write,
+    digest,
+    file_digest,
     fsync_directory,
     read_bytes,
     read_json,
@@ -271,8 +272,8 @@ def _compact_table(
     with _unfit_on_errors():
         atomic_write(target, write)
         size = target.stat().st_size
-        digest = _file_digest(target)
-    return [rows, size, digest]
+        checksum = file_digest(target)
+    return [rows, size, checksum]
 
 
 def _verified(path: pathlib.Path, check: Sequence[Any]) -> Any:
@@ -280,10 +281,10 @@ def _verified(path: pathlib.Path, check: Sequence[Any]) -> Any:
     import pyarrow as pa  # noqa: PLC0415
     import pyarrow.parquet as pq  # noqa: PLC0415
 
-    rows, size, digest = check
+    rows, size, expected = check
     with _unfit_on_errors():
         data = read_bytes(path, int(size))
-        if len(data) != size or hashlib.blake2b(data, digest_size=16).hexdigest() != digest:
+        if len(data) != size or digest(data) != expected:
             raise _UnfitError(f"{path.name} does not match its batch's checks")
         table = pq.ParquetFile(pa.BufferReader(data)).read()
     if table.num_rows != rows:
@@ -304,13 +305,6 @@ def _flush(writer: Any, pending: list[Any]) -> None:
         table = pa.concat_tables(pending)
         writer.write_table(table, row_group_size=max(1, table.num_rows))
         pending.clear()
-
-
-def _file_digest(path: pathlib.Path) -> str:
-    from mesa_batch.store.files import open_no_follow  # noqa: PLC0415
-
-    with open(open_no_follow(path), "rb") as file:
-        return hashlib.file_digest(file, lambda: hashlib.blake2b(digest_size=16)).hexdigest()
 
 
 def _write_runs(

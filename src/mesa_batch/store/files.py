@@ -9,6 +9,7 @@ directory of plain files, and a link in it was not made by mesa_batch.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import pathlib
@@ -19,6 +20,8 @@ from typing import IO, Any, Final
 
 __all__ = [
     "atomic_write",
+    "digest",
+    "file_digest",
     "is_temporary",
     "read_json",
     "table_directory",
@@ -116,6 +119,21 @@ def read_bytes(path: pathlib.Path, limit: int) -> bytes:
     if len(data) > limit:
         raise OSError(f"{path} is larger than {limit} bytes")
     return data
+
+
+def digest(data: Any) -> str:
+    """A data part's checksum, as its batch records it: blake2b-128, in hex."""
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+def file_digest(path: pathlib.Path) -> str:
+    """The :func:`digest` of a plain file's bytes, read in chunks (never through a link).
+
+    Raises:
+        OSError: The file is missing, a link, or cannot be read.
+    """
+    with os.fdopen(open_no_follow(path), "rb") as file:
+        return hashlib.file_digest(file, lambda: hashlib.blake2b(digest_size=16)).hexdigest()
 
 
 def read_json(path: pathlib.Path) -> dict[str, Any]:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import ast
 import dataclasses
-import hashlib
 import json
 import os
 import pathlib
@@ -32,7 +31,7 @@ from mesa_batch.config import DesignInfo
 from mesa_batch.errors import StoreConflictError, problem
 from mesa_batch.outcomes import Status
 from mesa_batch.store.encoding import decode_parameters, dumps, encode, loads
-from mesa_batch.store.files import open_no_follow, read_json, table_name
+from mesa_batch.store.files import file_digest, open_no_follow, read_json, table_name
 from mesa_batch.store.records import PLAN_FORMAT, design_from_record
 from mesa_batch.store.unify import conform, decode_frame, target_types
 from mesa_batch.store.writer import RUN_FIELDS
@@ -985,9 +984,7 @@ def _check_part(path: pathlib.Path, check: object, *, verify: bool) -> str | Non
 
 def _digest(path: pathlib.Path) -> str | None:
     try:
-        fd = open_no_follow(path)
-        with os.fdopen(fd, "rb") as file:
-            return hashlib.file_digest(file, lambda: hashlib.blake2b(digest_size=16)).hexdigest()
+        return file_digest(path)
     except OSError:
         return None
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import pathlib
 from collections.abc import Mapping, Sequence
@@ -15,7 +14,7 @@ from mesa_batch.columns import arrow_table
 from mesa_batch.errors import StoreWriteError, problem
 from mesa_batch.execute import with_worker_time
 from mesa_batch.outcomes import FAILURE_FIELDS, Failure, RunStatus, Stage, Status
-from mesa_batch.store.files import atomic_write, table_directory, write_parquet
+from mesa_batch.store.files import atomic_write, digest, table_directory, write_parquet
 
 __all__ = ["RUN_FIELDS", "PartWriter", "storable"]
 
@@ -177,7 +176,7 @@ def write_checked(table: Any, path: pathlib.Path) -> list[Any]:
     pq.write_table(table, sink)
     data = sink.getvalue()
     atomic_write(path, lambda file: file.write(data))
-    return [table.num_rows, data.size, hashlib.blake2b(data, digest_size=16).hexdigest()]
+    return [table.num_rows, data.size, digest(data)]
 
 
 def runs_columns(
