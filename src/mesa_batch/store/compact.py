@@ -46,6 +46,7 @@ from mesa_batch.store.files import (
     table_directory,
     write_parquet,
 )
+from mesa_batch.store.writer import joined_parts, part_names
 
 __all__ = ["MAX_BYTES", "MIN_PARTS", "ROW_GROUP_ROWS", "compact_store"]
 
@@ -168,7 +169,7 @@ def _batch_records(
             raise _UnfitError(f"{path.name} is empty")
         batch = pc.unique(table.column("batch")).to_pylist()
         checks = _checks(table.column("checks")[0].as_py())
-        parts = [p for p in str(table.column("parts")[0].as_py() or "").split(",") if p]
+        parts = part_names(table.column("parts")[0].as_py())
         if batch != [path.stem] or checks is None or set(parts) - set(checks):
             raise _UnfitError(f"{path.name} does not record its batch's parts")
         records.append((path.stem, parts, checks))
@@ -328,7 +329,7 @@ def _write_runs(
     n = runs.num_rows
     constant = {
         "batch": session,
-        "parts": ",".join(tables),
+        "parts": joined_parts(tables),
         "checks": json.dumps(dict(checks), separators=(",", ":")),
     }
     index = runs.column_names.index("batch")
@@ -364,7 +365,7 @@ def _remove_leftovers(root: pathlib.Path, session: str, paths: Sequence[pathlib.
     try:
         file = pq.ParquetFile(pa.BufferReader(read_bytes(compacted, 1 << 30)))
         first = file.read_row_group(0, columns=["parts", "checks"]).slice(0, 1)
-        parts = [p for p in str(first.column("parts")[0].as_py() or "").split(",") if p]
+        parts = part_names(first.column("parts")[0].as_py())
         checks = _checks(first.column("checks")[0].as_py()) or {}
         absorbed = json.loads((file.schema_arrow.metadata or {}).get(ABSORBED.encode(), b"[]"))
     except (OSError, pa.ArrowException, IndexError, KeyError, ValueError):  # keep them

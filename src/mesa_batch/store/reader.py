@@ -34,7 +34,7 @@ from mesa_batch.store.encoding import decode_parameters, dumps, encode, loads
 from mesa_batch.store.files import file_digest, open_no_follow, read_json, table_name
 from mesa_batch.store.records import PLAN_FORMAT, design_from_record
 from mesa_batch.store.unify import conform, decode_frame, target_types
-from mesa_batch.store.writer import RUN_FIELDS
+from mesa_batch.store.writer import RUN_FIELDS, part_names
 
 
 class CorruptPartWarning(UserWarning):
@@ -901,8 +901,7 @@ def _read_runs_parts(
         if table.num_rows and batches != [path.stem]:
             foreign.append(path.name)
             continue
-        named = str(table.column("parts")[0].as_py() or "") if table.num_rows else ""
-        parts[path.stem] = [p for p in named.split(",") if p]
+        parts[path.stem] = part_names(table.column("parts")[0].as_py() if table.num_rows else "")
         if "checks" in table.column_names:
             checks = loads(table.column("checks")[0].as_py()) if table.num_rows else None
             found.checks[path.stem] = checks if isinstance(checks, dict) else {}

@@ -179,6 +179,16 @@ def write_checked(table: Any, path: pathlib.Path) -> list[Any]:
     return [table.num_rows, data.size, digest(data)]
 
 
+def joined_parts(tables: Sequence[str]) -> str:
+    """A runs part's ``parts`` value: the tables its batch has a data part of."""
+    return ",".join(tables)
+
+
+def part_names(value: object) -> list[str]:
+    """The tables of a runs part's ``parts`` value (:func:`joined_parts` read back)."""
+    return [name for name in str(value or "").split(",") if name]
+
+
 def runs_columns(
     statuses: Sequence[RunStatus],
     batch: str,
@@ -191,7 +201,7 @@ def runs_columns(
         row = {
             **status.row(),
             "batch": batch,
-            "parts": ",".join(parts),
+            "parts": joined_parts(parts),
             "checks": json.dumps(dict(checks or {}), separators=(",", ":")),
         }
         for name, value in row.items():
