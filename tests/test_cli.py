@@ -325,28 +325,28 @@ def test_demo(tmp_path):
     assert "final inequality" in done.stdout
 
 
+EXITING = """
+    [experiment]
+    model = "tests.models:ExitingModel"
+    store = "store"
+    seed = 1
+    max_steps = 2
+
+    [design]
+    kind = "full_factorial"
+
+    [design.parameters]
+    n = {sizes}
+    code = 0  # n = 3 ends its process with os._exit(0): "success"
+
+    [execution]
+    processes = {processes}
+"""
+
+
 @pytest.mark.parametrize("processes", [1, 2])
 def test_a_run_that_ends_its_process_never_exits_0(tmp_path, processes):
-    path = experiment(
-        tmp_path,
-        f"""
-        [experiment]
-        model = "tests.models:ExitingModel"
-        store = "store"
-        seed = 1
-        max_steps = 2
-
-        [design]
-        kind = "full_factorial"
-
-        [design.parameters]
-        n = [1, 3, 2]
-        code = 0  # n = 3 ends its process with os._exit(0): "success"
-
-        [execution]
-        processes = {processes}
-        """,
-    )
+    path = experiment(tmp_path, EXITING.format(sizes=[1, 3, 2], processes=processes))
     done = cli("run", path)
     assert done.returncode == 1, done.stderr  # some runs failed (or are pending)
     assert "3 runs: 2 succeeded, 1 failed, 0 pending" in done.stdout
@@ -355,29 +355,10 @@ def test_a_run_that_ends_its_process_never_exits_0(tmp_path, processes):
 
 
 def test_a_run_that_ends_its_process_in_a_replications_round_never_exits_0(tmp_path):
-    path = experiment(
-        tmp_path,
-        """
-        [experiment]
-        model = "tests.models:ExitingModel"
-        store = "store"
-        seed = 1
-        max_steps = 2
-
-        [design]
-        kind = "full_factorial"
-
-        [design.parameters]
-        n = [1, 3]
-        code = 0  # n = 3 ends its process with os._exit(0): "success"
-
-        [execution]
-        processes = 1
-
-        [replications]
-        outcome = "n"
-        """,
+    replicated = (
+        EXITING.format(sizes=[1, 3], processes=1) + '\n    [replications]\n    outcome = "n"\n'
     )
+    path = experiment(tmp_path, replicated)
     done = cli("run", path)
     assert done.returncode == 1, done.stderr  # the n = 3 point's runs failed
     table = replication_status(tmp_path / "store").set_index("n")

@@ -373,7 +373,8 @@ def test_runs_on_a_pool_into_a_store(tmp_path):
     )
 
 
-def test_the_command_line_runs_an_experiment_with_a_replications_table(tmp_path):
+def adaptive_experiment(tmp_path, parameters: str, execution: str = "", replications: str = ""):
+    """An experiment file of NoisyModel with a ``[replications]`` table of outcome ``value``."""
     file = tmp_path / "adaptive.toml"
     file.write_text(
         textwrap.dedent(
@@ -388,18 +389,24 @@ def test_the_command_line_runs_an_experiment_with_a_replications_table(tmp_path)
             kind = "full_factorial"
 
             [design.parameters]
-            sigma = [0.5, 2.5]
+            {parameters}
 
             [execution]
             processes = 1
+            {execution}
 
             [replications]
             outcome = "value"
             rel_precision = 0.05
-            max_iterations = 200
+            {replications}
             """
-        )
+        ).format(parameters=parameters, execution=execution, replications=replications)
     )
+    return file
+
+
+def test_the_command_line_runs_an_experiment_with_a_replications_table(tmp_path):
+    file = adaptive_experiment(tmp_path, "sigma = [0.5, 2.5]", replications="max_iterations = 200")
     done = cli("run", file)
     assert done.returncode == 0, done.stderr
     assert "replications of value: 2 points" in done.stdout
@@ -410,32 +417,7 @@ def test_the_command_line_runs_an_experiment_with_a_replications_table(tmp_path)
 
 
 def test_the_command_line_applies_run_timeout_to_a_replications_table(tmp_path):
-    file = tmp_path / "adaptive.toml"
-    file.write_text(
-        textwrap.dedent(
-            """
-            [experiment]
-            model = "tests.test_replications:NoisyModel"
-            store = "store"
-            seed = 1
-            max_steps = 1
-
-            [design]
-            kind = "full_factorial"
-
-            [design.parameters]
-            hang = [false, true]
-
-            [execution]
-            processes = 1
-            run_timeout = 0.5
-
-            [replications]
-            outcome = "value"
-            rel_precision = 0.05
-            """
-        )
-    )
+    file = adaptive_experiment(tmp_path, "hang = [false, true]", execution="run_timeout = 0.5")
     done = cli("run", file)
     assert done.returncode == 1, done.stderr  # some runs failed
     table = replication_status(tmp_path / "store").set_index("hang")
