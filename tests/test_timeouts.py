@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import signal
 import threading
 import time
@@ -162,9 +163,39 @@ def test_off_the_main_thread_the_limit_is_checked_between_steps():
     thread.join(120)
     (failure,) = found["results"].failures
     assert failure.stage == "timeout"
-    assert "longer than run_timeout=1 s and was stopped after" in failure.message
+    assert re.search(
+        r"longer than run_timeout=1 s and was stopped (after|in step)", failure.message
+    )
     assert 1 < found["results"].runs.loc[0, "steps"] < 10_000
     assert found["handler"] is before  # no handler was installed off the main thread
+
+
+def test_off_the_main_thread_a_step_looping_forever_is_stopped():
+    # no signal there: the exception is raised in the run's thread (a busy loop; a sleep
+    # past the limit is stopped as it returns); the batch goes on with its other runs, and nothing is raised later
+    points = [{"n": 3, "how": "loop"}, {"n": 1}, {"n": 3, "how": "slow", "slow": 2.0}]
+    configs = manual(HangingModel, points, max_steps=3, seed=1)
+    found = {}
+
+    def sweep():
+        runner = BatchRunner(configs, display_progress=False, run_timeout=LIMIT)
+        with pytest.warns(RunFailedWarning, match="2 of 3 runs failed"):
+            found["results"] = runner.run()
+        time.sleep(LIMIT + 0.5)  # a withdrawn exception would be raised here: none is
+        found["after"] = True
+
+    thread = threading.Thread(target=sweep)
+    started = time.monotonic()
+    thread.start()
+    thread.join(60)
+    assert not thread.is_alive()
+    assert found["after"]
+    assert time.monotonic() - started < 30
+    results = found["results"]
+    assert list(results.runs["status"]) == ["failed", "succeeded", "failed"]
+    for failure in results.failures:
+        assert (failure.stage, failure.exception_type) == ("timeout", "RunTimeout")
+        assert "longer than run_timeout=1 s and was stopped in step 2" in failure.message
 
 
 @pytest.mark.parametrize("bad", [-1, 0, "abc", True, math.inf, math.nan, [5]])

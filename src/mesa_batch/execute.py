@@ -20,10 +20,11 @@ stage ``timeout``; its batch goes on with the next run. In the main thread of a 
 ``signal.setitimer`` (the calling process, local pool workers, MPI workers; not Windows), a
 ``SIGALRM`` timer interrupts the run wherever Python code runs, a ``step()`` that sleeps or
 loops forever included; its handler is installed only for that run and the previous handler
-and timer are restored after. Elsewhere (a Dask worker's thread, a thread of yours, Windows),
-the limit is checked between steps: a single ``step()`` that never returns is not stopped
-there. A run stuck in C code that never returns to Python is not stopped by either (a local
-pool kills its worker: see :mod:`mesa_batch.runner`).
+and timer are restored after. In other threads (a Dask worker's, a thread of yours), a timer
+thread raises :class:`RunTimeout` in the run's thread at the limit: Python code is stopped at
+its next instruction, a single blocking call only when it returns. On Windows the limit is
+checked between steps. A run stuck in C code that never returns to Python is not stopped by
+any of them (a local pool kills its worker: see :mod:`mesa_batch.runner`).
 
 A batch returns one :class:`RunStatus` per run and, per table, the rows of all its runs as
 columns (numpy arrays), tagged with ``run_id``: data never travels as one dict per row. With a
@@ -105,6 +106,8 @@ def execute_run(
         raise
     except BaseException as error:  # SystemExit too: a model's sys.exit() fails its run only
         failed_at = Stage.TIMEOUT if isinstance(error, RunTimeout) else stage
+        if isinstance(error, _Overrun):  # raised by class, without a message: give it one
+            error = RunTimeout(timeout_message(run_timeout or 0.0, _where(stage, steps)))
         failure = Failure.from_exception(failed_at, error)
         return _status(
             config,
@@ -125,8 +128,8 @@ def _time_limit(seconds: float | None, where: Callable[[], str]) -> Iterator[Cal
 
     In the main thread, with ``signal.setitimer``, a ``SIGALRM`` timer raises
     :class:`RunTimeout` wherever the run is; the previous handler and timer are restored after
-    (a timer of the caller's that came due meanwhile fires right after). Elsewhere only the
-    check between steps stops the run.
+    (a timer of the caller's that came due meanwhile fires right after). In another thread,
+    :func:`_thread_limit` raises it there; the check between steps stops the run too.
     """
     if seconds is None:
         yield _no_check
@@ -140,7 +143,8 @@ def _time_limit(seconds: float | None, where: Callable[[], str]) -> Iterator[Cal
     if threading.current_thread() is not threading.main_thread() or not hasattr(
         signal, "pthread_sigmask"
     ):
-        yield check
+        with _thread_limit(seconds):
+            yield check
         return
     armed = True
 
@@ -168,6 +172,53 @@ def _time_limit(seconds: float | None, where: Callable[[], str]) -> Iterator[Cal
             if outer > 0:  # the caller's timer, less the time this run took
                 left = outer - (time.perf_counter() - started)
                 signal.setitimer(signal.ITIMER_REAL, max(left, 1e-6), interval)
+
+
+class _Overrun(RunTimeout):
+    """Raised in a run's thread by :func:`_thread_limit` (an exception class, no message)."""
+
+
+@contextlib.contextmanager
+def _thread_limit(seconds: float) -> Iterator[None]:
+    """Outside the main thread: raise :class:`RunTimeout` in this thread at the deadline.
+
+    A timer thread raises it asynchronously (CPython's ``PyThreadState_SetAsyncExc``), so a
+    ``step()`` that loops in Python code forever is stopped at its next bytecode; one blocked
+    in a single call (a long ``time.sleep``, a lock, C code) is stopped only when the call
+    returns. An exception not yet raised when the run ends is withdrawn, under a lock the timer
+    holds while it raises: it never reaches code after the run. Elsewhere than CPython the
+    check between steps is the only limit.
+    """
+    try:
+        import ctypes  # noqa: PLC0415
+
+        name = ("PyThreadState_SetAsyncExc", ctypes.pythonapi)
+        # private prototypes (pythonapi's own function object is shared: left as it is)
+        raise_in = ctypes.PYFUNCTYPE(ctypes.c_int, ctypes.c_ulong, ctypes.py_object)(name)
+        withdraw = ctypes.PYFUNCTYPE(ctypes.c_int, ctypes.c_ulong, ctypes.c_void_p)(name)
+    except (ImportError, AttributeError):  # not CPython
+        yield
+        return
+    target = threading.get_ident()
+    lock = threading.Lock()
+    state = {"running": True, "fired": False}
+
+    def fire() -> None:
+        with lock:
+            if state["running"]:
+                state["fired"] = raise_in(target, _Overrun) == 1
+
+    timer = threading.Timer(seconds, fire)
+    timer.daemon = True
+    timer.start()
+    try:
+        yield
+    finally:
+        timer.cancel()
+        with lock:
+            state["running"] = False
+            if state["fired"]:  # withdraw it if it was not raised yet
+                withdraw(target, None)
 
 
 def _where(stage: str, steps: int) -> str:

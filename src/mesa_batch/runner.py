@@ -145,9 +145,10 @@ class BatchRunner:
             A run past it is stopped and recorded as failed at stage ``timeout``, and the sweep
             goes on; ``retry_failed=True`` runs it again (with a larger limit, say). In the
             calling process and in a local pool's workers a ``step()`` that never returns is
-            stopped too (a signal timer, on the main thread, not on Windows); on other
-            executors (Dask's worker threads) the limit is checked between steps. A local pool
-            kills a worker the limit cannot stop; see ``docs/running.md``.
+            stopped too (a signal timer, on the main thread, not on Windows); in other threads
+            (Dask's workers) the limit is raised in the run's thread, which stops Python code
+            but not a single blocking call. A local pool kills a worker the limit cannot stop;
+            see ``docs/running.md``.
 
     Examples:
         >>> from mesa.examples import BoltzmannWealth

@@ -7,12 +7,14 @@ import importlib.util
 import json
 import os
 import pathlib
+import re
 import shutil
 import signal
 import subprocess
 import sys
 import textwrap
 import threading
+import time
 
 import pandas as pd
 import pytest
@@ -30,7 +32,7 @@ from mesa_batch.errors import ExecutorBrokenError, MissingExtraError
 from mesa_batch.store import read_log
 from tests.conftest import backend_missing
 from tests.helpers import ROOT
-from tests.models import CrashingModel, MoneyModel, RandomModel, SlowModel
+from tests.models import CrashingModel, HangingModel, MoneyModel, RandomModel, SlowModel
 
 HAS_DASK = importlib.util.find_spec("distributed") is not None
 HAS_MPI = importlib.util.find_spec("mpi4py") is not None and shutil.which(
@@ -272,7 +274,7 @@ def test_dask_workers_that_die_never_leave_the_sweep_waiting(tmp_path):
 
 
 @needs_dask
-def test_run_timeout_on_dask_stops_a_run_between_steps(dask_client):
+def test_run_timeout_on_dask_stops_a_run_of_many_steps(dask_client):
     points = [{"n": 1, "delay": 0.1}, {"n": 2, "delay": 0.0}]
     configs = manual(SlowModel, points, max_steps=5000, seed=1)
     runner = BatchRunner(configs, executor=dask_client, display_progress=False, run_timeout=2)
@@ -280,8 +282,30 @@ def test_run_timeout_on_dask_stops_a_run_between_steps(dask_client):
         results = runner.run()
     (failure,) = results.failures
     assert (failure.run_id, failure.stage, failure.exception_type) == (0, "timeout", "RunTimeout")
-    assert "longer than run_timeout=2 s and was stopped after" in failure.message
+    assert re.search(
+        r"longer than run_timeout=2 s and was stopped (after|in step)", failure.message
+    )
     assert results.runs.loc[1, "status"] == "succeeded"
+
+
+@needs_dask
+def test_run_timeout_on_dask_stops_a_step_that_loops_forever(dask_client):
+    # a Dask task runs in a worker thread (no signal there): the limit is raised in it
+    points = [{"n": 3, "how": "loop"}, {"n": 1}, {"n": 3, "how": "loop"}, {"n": 2}]
+    configs = manual(HangingModel, points, max_steps=3, seed=1)
+    runner = BatchRunner(configs, executor=dask_client, display_progress=False, run_timeout=2)
+    started = time.monotonic()
+    with pytest.warns(RunFailedWarning, match="2 of 4 runs failed"):
+        results = runner.run()
+    assert time.monotonic() - started < 60
+    assert list(results.runs["status"]) == ["failed", "succeeded", "failed", "succeeded"]
+    for failure in results.failures:
+        assert (failure.stage, failure.exception_type) == ("timeout", "RunTimeout")
+        assert "longer than run_timeout=2 s and was stopped in step 2" in failure.message
+    # the workers' threads are free again: the next sweep runs on them
+    again = BatchRunner(manual(HangingModel, [{"n": 1}] * 4, max_steps=3, seed=2),
+                        executor=dask_client, display_progress=False).run()  # fmt: skip
+    assert again.counts()["succeeded"] == 4
 
 
 @backend_missing(bool(HAS_MPI), "mpi4py with an MPI (mpiexec)")
