@@ -268,19 +268,28 @@ class SlowModel(mesa.Model):
 
 
 class FlakyModel(mesa.Model):
-    """Fails in ``__init__`` while the file ``needs`` does not exist (for retry tests)."""
+    """Fails in ``__init__`` while the file ``needs`` does not exist (for retry tests).
+
+    Each step sleeps ``$MESA_BATCH_TEST_DELAY`` seconds (0 when unset), as :class:`RandomModel`.
+    """
 
     def __init__(self, n=1, needs=None, rng=None):
         super().__init__(rng=rng)
+        import os
         import pathlib
 
         if needs is not None and not pathlib.Path(needs).exists():
             raise FileNotFoundError(f"{needs} is missing")
         self.n = n
+        self.delay = float(os.environ.get("MESA_BATCH_TEST_DELAY", "0"))
         self.datacollector = mesa.DataCollector(model_reporters={"n": "n"})
         self.datacollector.collect(self)
 
     def step(self) -> None:
+        if self.delay:
+            import time
+
+            time.sleep(self.delay)
         self.datacollector.collect(self)
 
 

@@ -161,6 +161,65 @@ def test_ctrl_c_exits_130_and_running_again_resumes(tmp_path):
     assert Results.open(store).counts() == {"succeeded": 40, "failed": 0, "pending": 0}
 
 
+FLAKY = """
+    [experiment]
+    model = "tests.models:FlakyModel"
+    store = "store"
+    seed = 5
+    iterations = 2
+    max_steps = 4
+
+    [design]
+    kind = "full_factorial"
+
+    [design.parameters]
+    n = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]
+    needs = ["{needs}"]
+
+    [execution]
+    processes = 1
+"""
+
+
+def test_status_of_a_retry_failed_session_counts_only_the_runs_it_reran(tmp_path):
+    needs = tmp_path / "flag"  # missing: every run fails in __init__
+    path = experiment(tmp_path, FLAKY.format(needs=needs.as_posix()))
+    store = tmp_path / "store"
+    first = cli("run", path)
+    assert first.returncode != 0 or "20 failed" in first.stdout, first.stderr
+    assert "20 runs: 0 done, 20 failed, 0 pending" in cli("status", store).stdout
+    needs.touch()  # the runs succeed now
+    slow = {**ENV, "MESA_BATCH_TEST_DELAY": "0.25"}  # 1 s a run: 20 s in all
+    process = subprocess.Popen(
+        [str(SCRIPT), "run", str(path), "--retry-failed"], cwd=ROOT, env=slow, text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        preexec_fn=interruptible,  # noqa: PLW1509 - before exec, no threads involved
+    )  # fmt: skip
+    deadline = time.monotonic() + 60
+    while sum(e.get("event") == "succeeded" for e in read_log(store)) < 3:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    status = cli("status", store)  # while it runs, in another process
+    session = re.search(
+        r"running \(pid \d+ on .*\): (\d+) of 20 runs of this session done", status.stdout
+    )
+    assert session, status.stdout
+    in_store = re.search(r"20 runs: (\d+) done, (\d+) failed, 0 pending", status.stdout)
+    assert in_store, status.stdout
+    # the runs still to rerun are failed in the store, not done by this session
+    assert int(session[1]) == int(in_store[1]) < 20
+    assert int(in_store[1]) + int(in_store[2]) == 20
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=30)
+    assert process.returncode == 130, err
+    counts = Results.open(store).counts()
+    assert 0 < counts["succeeded"] < 20
+    assert counts["failed"] == 20 - counts["succeeded"]
+    after = cli("status", store).stdout
+    assert f"{counts['succeeded']} done, {counts['failed']} failed, 0 pending" in after
+    assert "no sweep is running on it" in after
+
+
 def test_validate_shows_the_design_without_running(tmp_path):
     path = experiment(tmp_path, RANDOM)
     done = cli("validate", path, "--preview", "3")

@@ -103,11 +103,11 @@ def _open(store: pathlib.Path) -> Any:
         raise _fail(str(error)) from None
 
 
-def _counts(store: pathlib.Path) -> tuple[int, dict[str, int]]:
+def _counts(store: pathlib.Path, session: str | None = None) -> tuple[int, dict[str, int]]:
     from mesa_batch.results import store_counts  # noqa: PLC0415
 
     try:
-        return store_counts(store)
+        return store_counts(store, session=session)
     except MesaBatchError as error:
         raise _fail(str(error)) from None
 
@@ -567,7 +567,9 @@ def status(store: StoreArgument) -> None:
     # so the store's counts are never behind the session's (only a running sweep's is needed)
     running = store.is_dir() and is_locked(store)
     log = read_log(store, events=["start", "succeeded", "failed"]) if running else []
-    total, counts = _counts(store)
+    starts = [e for e in log if e.get("event") == "start"]
+    session = starts[-1] if starts else None
+    total, counts = _counts(store, None if session is None else str(session.get("session")))
     console.print(
         f"{store}: {total} runs: {counts['succeeded']} done, "
         f"{counts['failed']} failed, {counts['pending']} pending"
@@ -575,16 +577,15 @@ def status(store: StoreArgument) -> None:
     if not is_locked(store):
         console.print("no sweep is running on it")
         return
-    starts = [e for e in log if e.get("event") == "start"]
-    if not starts:
+    if session is None:
         console.print("a sweep is starting")
         return
-    session = starts[-1]
     logged = sum(e.get("session") == session["session"] and e.get("event") != "start" for e in log)
     todo = int(session.get("todo", 0))
-    # from the store, like the line above: its runs still pending were this session's to do
-    # (workers commit a batch before this session logs it, so the log can be behind)
-    finished = min(todo, max(logged, todo - counts["pending"]))
+    # from the store, like the line above: the runs whose outcome this session's batches wrote
+    # (workers commit a batch before this session logs it, so the log can be behind); not
+    # its todo less the pending runs: a --retry-failed session's runs to do count as failed
+    finished = min(todo, max(logged, counts.get("session", 0)))
     elapsed = time.time() - float(session["t"])
     rate = finished / elapsed if elapsed > 0 else 0.0
     left = (todo - finished) / rate if rate > 0 else float("nan")

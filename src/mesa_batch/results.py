@@ -714,11 +714,19 @@ def _store_state(path: pathlib.Path, *, counting: bool = False) -> Any:
     return state
 
 
-def store_counts(store: str | pathlib.Path) -> tuple[int, dict[str, int]]:
+def store_counts(
+    store: str | pathlib.Path, *, session: str | None = None
+) -> tuple[int, dict[str, int]]:
     """A store's number of runs and :meth:`Results.counts`, reading only what counting needs.
 
     The outcomes' run ids, keys, statuses and batches, and the plan's run ids and keys: no
     times, failures or parameters (``mesa-batch status`` of a million runs).
+
+    Args:
+        store: The store directory.
+        session: A session id: the counts then also hold, as ``session``, how many runs have
+            an outcome (succeeded or failed) written by that session's batches, e.g. how
+            far a ``--retry-failed`` session is, whose runs still to do count as failed.
 
     Raises:
         ConfigurationError: As :meth:`Results.open`.
@@ -728,7 +736,22 @@ def store_counts(store: str | pathlib.Path) -> tuple[int, dict[str, int]]:
     done = int((statuses == Status.SUCCEEDED).sum())
     failed = int((statuses == Status.FAILED).sum())
     total = len(state.plan_columns(["run_id"]))
-    return total, {"succeeded": done, "failed": failed, "pending": total - done - failed}
+    counts = {"succeeded": done, "failed": failed, "pending": total - done - failed}
+    if session is not None:
+        counts["session"] = _of_session(state.runs["batch"], session)
+    return total, counts
+
+
+def _of_session(batches: pd.Series, session: str) -> int:
+    """How many of ``batches`` (batch ids, maybe categorical) name a batch of ``session``."""
+    import pandas as pd  # noqa: PLC0415
+
+    prefix = f"{session}-"
+    if isinstance(batches.dtype, pd.CategoricalDtype):  # one test per batch, not per run
+        ours = np.asarray(batches.cat.categories.astype(str).str.startswith(prefix), dtype=bool)
+        codes = batches.cat.codes.to_numpy()
+        return int(ours[codes[codes >= 0]].sum())
+    return int(batches.astype("string").str.startswith(prefix).fillna(False).sum())
 
 
 def _leading(runs: pd.DataFrame | None) -> list[str]:
