@@ -495,6 +495,29 @@ def _started(path, *arguments, env):
     return process
 
 
+def test_ctrl_c_while_the_command_line_loads_prints_one_line(tmp_path):
+    # from Python's imports of mesa_batch, Mesa and pandas (the first ~0.2-0.7 s) to the file
+    # being read: never a traceback, always exit 130 and the command to run again
+    path = experiment(tmp_path, RANDOM)
+    before_loaded = 0
+    for delay in (0.15, 0.25, 0.4, 0.6, 0.9):
+        process = subprocess.Popen(
+            [str(SCRIPT), "run", str(path)], cwd=ROOT, env=ENV, text=True,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            preexec_fn=interruptible,  # noqa: PLW1509 - before exec, no threads involved
+        )  # fmt: skip
+        time.sleep(delay)
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=60)
+        assert process.returncode == 130, (delay, out, err)
+        assert "Traceback" not in err, (delay, err)
+        lines = [line for line in err.splitlines() if line.strip() and not line.startswith("runs")]
+        assert len(lines) == 1, (delay, err)
+        assert re.search(rf"(Resume|Run it) with: mesa-batch run {re.escape(str(path))}$", lines[0])
+        before_loaded += " runs of tests.models:RandomModel" not in out
+    assert before_loaded  # at least one Ctrl-C came before the experiment file was loaded
+
+
 @pytest.mark.slow
 def test_ctrl_c_while_the_pool_starts_prints_one_line_and_its_hint_resumes(tmp_path):
     path = experiment(tmp_path, RANDOM)

@@ -1,5 +1,5 @@
 """``python -m mesa_batch``: the command line (see ``mesa_batch.cli``)."""
 
-from mesa_batch.cli import main
+from mesa_batch._entry import main
 
 main()

@@ -378,8 +378,15 @@ def _command_line(file: pathlib.Path, **options: Any) -> str:
     return shlex.join(words)
 
 
+#: Whether this process has reported a Ctrl-C already (the console script's entry point reports
+#: one that came where only typer saw it, which exits 130 without a word).
+reported_interruption = False
+
+
 def _interrupted(state: dict[str, Any], hint: str) -> typer.Exit:
     """Report a Ctrl-C in one line: what the store keeps, and the command that resumes."""
+    global reported_interruption  # noqa: PLW0603 - one flag for the process's one command
+    reported_interruption = True
     results = state.get("results")
     runner = state.get("runner")
     if results is None and runner is not None:
