@@ -125,28 +125,43 @@ def test_a_full_run_then_show_status_and_export(tmp_path):
     assert "--table must be one of runs, model; received 'agent'" in bad.stderr
 
 
+def _popen(path, *arguments, env=ENV):
+    """``mesa-batch run PATH ARGUMENTS`` started, interruptible by SIGINT as in a terminal."""
+    return subprocess.Popen(
+        [str(SCRIPT), "run", str(path), *map(str, arguments)], cwd=ROOT, env=env, text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        preexec_fn=interruptible,  # noqa: PLW1509 - before exec, no threads involved
+    )  # fmt: skip
+
+
+def _status_once_running(store, succeeded, total):
+    """``mesa-batch status`` (in another process) once ``succeeded`` runs are logged.
+
+    Returns:
+        Its output, this session's runs done, and the store's runs done and failed.
+    """
+    deadline = time.monotonic() + 60
+    while sum(e.get("event") == "succeeded" for e in read_log(store)) < succeeded:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    status = cli("status", store).stdout
+    pattern = rf"running \(pid \d+ on .*\): (\d+) of {total} runs of this session done"
+    session = re.search(pattern, status)
+    assert session, status
+    in_store = re.search(rf"{total} runs: (\d+) done, (\d+) failed", status)
+    assert in_store, status
+    return status, int(session[1]), int(in_store[1]), int(in_store[2])
+
+
 def test_ctrl_c_exits_130_and_running_again_resumes(tmp_path):
     path = experiment(tmp_path, RANDOM)
     store = tmp_path / "store"
     slow = {**ENV, "MESA_BATCH_TEST_DELAY": "0.2"}  # 1 s a run: 20 s in all
-    process = subprocess.Popen(
-        [str(SCRIPT), "run", str(path)], cwd=ROOT, env=slow, text=True,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        preexec_fn=interruptible,  # noqa: PLW1509 - before exec, no threads involved
-    )  # fmt: skip
-    deadline = time.monotonic() + 60
-    while sum(e.get("event") == "succeeded" for e in read_log(store)) < 6:
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
-    status = cli("status", store)  # while it runs, in another process
-    session = re.search(
-        r"running \(pid \d+ on .*\): (\d+) of 40 runs of this session done", status.stdout
-    )
-    assert session, status.stdout
-    in_store = re.search(r"40 runs: (\d+) done, 0 failed", status.stdout)
-    assert in_store, status.stdout
-    assert session[1] == in_store[1]  # one count: this session's runs are the store's
-    assert "left" in status.stdout
+    process = _popen(path, env=slow)
+    status, session, done, failed = _status_once_running(store, 6, 40)
+    assert failed == 0
+    assert session == done  # one count: this session's runs are the store's
+    assert "left" in status
     process.send_signal(signal.SIGINT)
     _, err = process.communicate(timeout=30)
     assert process.returncode == 130, err
@@ -190,25 +205,11 @@ def test_status_of_a_retry_failed_session_counts_only_the_runs_it_reran(tmp_path
     assert "20 runs: 0 done, 20 failed, 0 pending" in cli("status", store).stdout
     needs.touch()  # the runs succeed now
     slow = {**ENV, "MESA_BATCH_TEST_DELAY": "0.25"}  # 1 s a run: 20 s in all
-    process = subprocess.Popen(
-        [str(SCRIPT), "run", str(path), "--retry-failed"], cwd=ROOT, env=slow, text=True,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        preexec_fn=interruptible,  # noqa: PLW1509 - before exec, no threads involved
-    )  # fmt: skip
-    deadline = time.monotonic() + 60
-    while sum(e.get("event") == "succeeded" for e in read_log(store)) < 3:
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
-    status = cli("status", store)  # while it runs, in another process
-    session = re.search(
-        r"running \(pid \d+ on .*\): (\d+) of 20 runs of this session done", status.stdout
-    )
-    assert session, status.stdout
-    in_store = re.search(r"20 runs: (\d+) done, (\d+) failed, 0 pending", status.stdout)
-    assert in_store, status.stdout
+    process = _popen(path, "--retry-failed", env=slow)
+    _, session, done, failed = _status_once_running(store, 3, 20)
     # the runs still to rerun are failed in the store, not done by this session
-    assert int(session[1]) == int(in_store[1]) < 20
-    assert int(in_store[1]) + int(in_store[2]) == 20
+    assert session == done < 20
+    assert done + failed == 20
     process.send_signal(signal.SIGINT)
     _, err = process.communicate(timeout=30)
     assert process.returncode == 130, err
@@ -486,11 +487,7 @@ def test_a_bad_run_timeout_is_refused_before_anything_runs(tmp_path, value, mess
 
 def _started(path, *arguments, env):
     """``mesa-batch run PATH ARGUMENTS``, once it printed its first line (the file is loaded)."""
-    process = subprocess.Popen(
-        [str(SCRIPT), "run", str(path), *map(str, arguments)], cwd=ROOT, env=env, text=True,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        preexec_fn=interruptible,  # noqa: PLW1509 - before exec, no threads involved
-    )  # fmt: skip
+    process = _popen(path, *arguments, env=env)
     assert " runs of tests.models:RandomModel into " in process.stdout.readline()
     return process
 
@@ -501,11 +498,7 @@ def test_ctrl_c_while_the_command_line_loads_prints_one_line(tmp_path):
     path = experiment(tmp_path, RANDOM)
     before_loaded = 0
     for delay in (0.15, 0.25, 0.4, 0.6, 0.9):
-        process = subprocess.Popen(
-            [str(SCRIPT), "run", str(path)], cwd=ROOT, env=ENV, text=True,
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            preexec_fn=interruptible,  # noqa: PLW1509 - before exec, no threads involved
-        )  # fmt: skip
+        process = _popen(path)
         time.sleep(delay)
         process.send_signal(signal.SIGINT)
         out, err = process.communicate(timeout=60)
