@@ -277,6 +277,8 @@ def check_seed_value(seed: object) -> int:
 
 _MASK32: Final = 0xFFFFFFFF
 _POOL_SIZE: Final = 4
+#: How many point keys :func:`run_seeds` hashes at once.
+_SEED_CHUNK: Final = 1 << 16
 _INIT_A: Final = 0x43B0D7E5
 _MULT_A: Final = 0x931E8875
 _INIT_B: Final = 0x8B51F9DD
@@ -362,19 +364,27 @@ def run_seeds(master: MasterSeed, point_keys: list[str]) -> Callable[[int], list
     run = _words(master.entropy)
     run += [0] * (_POOL_SIZE - len(run))  # SeedSequence pads the entropy when spawn words follow
     spawn = [word for part in master.spawn_key for word in _words(int(part))]
-    # each 32-hex-digit key is four big-endian 32-bit words, as key_words reads it
-    raw = np.frombuffer(bytes.fromhex("".join(point_keys)), dtype=">u4")
-    words = raw.astype(np.uint64).reshape(-1, 4)
-    columns = [np.full(1, word, dtype=np.uint64) for word in (*run, *spawn)]
-    columns += [np.ascontiguousarray(words[:, i]) for i in range(4)]
-    hasher = _Hasher()
-    pool = _pool(columns, hasher)  # the same for every iteration: only its words follow
+    constant = [np.full(1, word, dtype=np.uint64) for word in (*run, *spawn)]
+    # the pools are made a chunk of keys at a time: the temporary arrays stay small and are
+    # reused, instead of ~100 MB of freed million-element arrays left in the heap (issue 12)
+    pools = []
+    const = _INIT_A
+    for start in range(0, len(point_keys), _SEED_CHUNK):
+        # each 32-hex-digit key is four big-endian 32-bit words, as key_words reads it
+        part = "".join(point_keys[start : start + _SEED_CHUNK])
+        words = np.frombuffer(bytes.fromhex(part), dtype=">u4").astype(np.uint64).reshape(-1, 4)
+        columns = constant + [np.ascontiguousarray(words[:, i]) for i in range(4)]
+        hasher = _Hasher()
+        pools.append(_pool(columns, hasher))  # the same for every iteration: its words follow
+        const = hasher.const
 
     def seeds(iteration: int) -> list[int]:
-        again = _Hasher()
-        again.const = hasher.const
         tail = [np.full(1, word, dtype=np.uint64) for word in _words(iteration)]
-        found: list[int] = _state64(_add(list(pool), tail, again)).tolist()
+        found: list[int] = []
+        for pool in pools:
+            again = _Hasher()
+            again.const = const
+            found += _state64(_add(list(pool), tail, again)).tolist()
         return found
 
     return seeds
