@@ -9,7 +9,6 @@ of milliseconds) is Python's.
 
 from __future__ import annotations
 
-import shlex
 import sys
 
 #: The exit code of a command stopped by Ctrl-C (128 + SIGINT), as documented in docs/cli.md.
@@ -37,6 +36,8 @@ def main() -> None:
 
 
 def _say_interrupted() -> None:
+    import shlex  # noqa: PLC0415 - not before main's handler (it imports re)
+
     again = shlex.join(["mesa-batch", *sys.argv[1:]])
     sys.stderr.write(f"interrupted before any run started. Run it with: {again}\n")
     sys.stderr.flush()
