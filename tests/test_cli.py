@@ -528,6 +528,7 @@ def test_ctrl_c_while_the_command_line_loads_prints_one_line(tmp_path, launcher)
     assert before_loaded  # at least one Ctrl-C came before the experiment file was loaded
 
 
+@pytest.mark.slow
 def test_ctrl_c_while_the_pool_starts_prints_one_line_and_its_hint_resumes(tmp_path):
     path = experiment(tmp_path, RANDOM)
     store = tmp_path / "elsewhere"
