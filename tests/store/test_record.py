@@ -397,7 +397,9 @@ def test_a_reproducible_sweep_says_so_and_checks_can_be_turned_off(tmp_path):
     assert BatchRunner(configs, display_progress=False).run().reproducible is True
     results = run(configs, tmp_path)
     assert results.reproducible is True
-    assert Results.open(tmp_path).store_info["reproducibility"]["checked"] == 1
+    # the default checks as many runs as cost ~2% of the sweep's time (at least one): of these
+    # two quick runs one, or both when opening the store took long (a loaded machine)
+    assert Results.open(tmp_path).store_info["reproducibility"]["checked"] in {1, 2}
     off = BatchRunner(configs, display_progress=False, reproducibility_checks=0).run()
     assert off.reproducible is None
     with pytest.raises(ValueError, match="reproducibility_checks must be an int >= 0"):
