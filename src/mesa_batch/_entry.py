@@ -14,6 +14,11 @@ import sys
 #: The exit code of a command stopped by Ctrl-C (128 + SIGINT), as documented in docs/cli.md.
 INTERRUPTED = 130
 
+#: Seconds an interrupted command may take to exit (joining threads, atexit handlers such as
+#: the pool's shutdown) before it ends at once: a Ctrl-C that came while a pool was half-made
+#: must not leave the command waiting on it.
+EXIT_GRACE = 15.0
+
 
 def main() -> None:
     """Run the command line; a Ctrl-C while it loads (or after it returns) exits 130 quietly."""
@@ -27,12 +32,25 @@ def main() -> None:
             reported = cli.reported_interruption
     except KeyboardInterrupt:
         _say_interrupted()
+        _end_within_grace()
         raise SystemExit(INTERRUPTED) from None
     except SystemExit as stop:
         # typer turns a Ctrl-C outside the commands' own handling into a silent exit 130
-        if stop.code == INTERRUPTED and not reported:
-            _say_interrupted()
+        if stop.code == INTERRUPTED:
+            if not reported:
+                _say_interrupted()
+            _end_within_grace()
         raise
+
+
+def _end_within_grace() -> None:
+    """End the process with exit code 130 if it has not exited :data:`EXIT_GRACE` s from now."""
+    import os  # noqa: PLC0415
+    import threading  # noqa: PLC0415
+
+    timer = threading.Timer(EXIT_GRACE, os._exit, (INTERRUPTED,))
+    timer.daemon = True  # it runs while the interpreter joins threads and runs atexit handlers
+    timer.start()
 
 
 def _say_interrupted() -> None:

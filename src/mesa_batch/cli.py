@@ -233,7 +233,9 @@ def _run(
 
     def start_workers(loaded: Any) -> None:  # they import Mesa while the runs are built
         state["store"] = store or experiment.store_of(loaded, file)
-        state["pool"] = _early_pool(loaded, state["store"], processes, fresh=fresh)
+        state["pool"] = pool = _early_pool(loaded, state["store"], processes, fresh=fresh)
+        if pool is not None:  # kept in state first: a Ctrl-C while it starts still stops it
+            pool.warm_up()
 
     loaded, configs = _load(file, seed, start_workers)
     limit = limit if limit is not None else loaded.execution.run_timeout
@@ -282,7 +284,7 @@ def _run(
 
 
 def _early_pool(loaded: Any, directory: pathlib.Path, processes: int | None, *, fresh: bool) -> Any:
-    """Start the local pool's workers for a new store now (None: no pool, or not yet).
+    """The local pool to start the workers of now, for a new store (None: no pool, or not yet).
 
     A fresh worker spends about a second importing Mesa; started before the runs are built
     (which imports the model here), the two overlap. The runner then finds the same pool
@@ -300,9 +302,7 @@ def _early_pool(loaded: Any, directory: pathlib.Path, processes: int | None, *, 
     workers = cpu_count() if wanted in (None, "all") else int(wanted)
     runs = experiment.run_count(loaded)
     workers = max(1, min(workers, runs if runs is not None else workers))
-    pool = local_pool(workers)
-    pool.warm_up()
-    return pool
+    return local_pool(workers)
 
 
 def _made_elsewhere(results: Any, file: pathlib.Path, runs: int) -> str | None:
