@@ -53,9 +53,13 @@ def _end_within_grace() -> None:
     timer.start()
 
 
+def not_started(command: str) -> str:
+    """The line of a command interrupted before any run started (here and in the commands)."""
+    return f"interrupted before any run started. Run it with: {command}"
+
+
 def _say_interrupted() -> None:
     import shlex  # noqa: PLC0415 - not before main's handler (it imports re)
 
-    again = shlex.join(["mesa-batch", *sys.argv[1:]])
-    sys.stderr.write(f"interrupted before any run started. Run it with: {again}\n")
+    sys.stderr.write(not_started(shlex.join(["mesa-batch", *sys.argv[1:]])) + "\n")
     sys.stderr.flush()

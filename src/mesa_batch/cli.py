@@ -26,6 +26,7 @@ from rich.progress import (
 from rich.table import Table
 from typer.core import TyperCommand
 
+from mesa_batch._entry import not_started
 from mesa_batch.errors import MesaBatchError
 
 OK, FAILED_RUNS, USAGE, INTERRUPTED = 0, 1, 2, 130
@@ -400,11 +401,7 @@ def _interrupted(state: dict[str, Any], hint: str) -> typer.Exit:
         except (MesaBatchError, OSError):
             results = None
     if results is None:
-        errors.print(
-            f"interrupted before any run started. Run it with: {hint}",
-            markup=False,
-            highlight=False,
-        )
+        errors.print(not_started(hint), markup=False, highlight=False)
     else:
         done = results.counts()["succeeded"]
         errors.print(

@@ -743,15 +743,22 @@ def store_counts(
 
 
 def _of_session(batches: pd.Series, session: str) -> int:
-    """How many of ``batches`` (batch ids, maybe categorical) name a batch of ``session``."""
+    """How many of ``batches`` (batch ids, maybe categorical) are batches of ``session``.
+
+    A batch's session is read as the store names it (:func:`~mesa_batch.store.reader.session_of`:
+    a batch id, or a compacted session's own id).
+    """
     import pandas as pd  # noqa: PLC0415
 
-    prefix = f"{session}-"
+    from mesa_batch.store.reader import session_of  # noqa: PLC0415
+
+    def ours(names: Any) -> np.ndarray:
+        return np.fromiter((session_of(str(n)) == session for n in names), bool, len(names))
+
     if isinstance(batches.dtype, pd.CategoricalDtype):  # one test per batch, not per run
-        ours = np.asarray(batches.cat.categories.astype(str).str.startswith(prefix), dtype=bool)
         codes = batches.cat.codes.to_numpy()
-        return int(ours[codes[codes >= 0]].sum())
-    return int(batches.astype("string").str.startswith(prefix).fillna(False).sum())
+        return int(ours(batches.cat.categories)[codes[codes >= 0]].sum())
+    return int(ours(batches.dropna()).sum())
 
 
 def _leading(runs: pd.DataFrame | None) -> list[str]:
