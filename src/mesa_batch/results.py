@@ -719,8 +719,10 @@ def store_counts(
 ) -> tuple[int, dict[str, int]]:
     """A store's number of runs and :meth:`Results.counts`, reading only what counting needs.
 
-    The outcomes' run ids, keys, statuses and batches, and the plan's run ids and keys: no
-    times, failures or parameters (``mesa-batch status`` of a million runs).
+    The runs parts' run ids, keys, statuses and batches, one part at a time, and the plan's
+    run ids and keys, counted in numpy (:func:`mesa_batch.store.counting.count_runs`): no
+    times, failures or parameters, no pandas (``mesa-batch status`` of a million runs). A store
+    whose plan and runs parts disagree is read the whole way instead (the same counts).
 
     Args:
         store: The store directory.
@@ -731,7 +733,23 @@ def store_counts(
     Raises:
         ConfigurationError: As :meth:`Results.open`.
     """
-    state = _store_state(pathlib.Path(store), counting=True)
+    from mesa_batch.store.counting import count_runs  # noqa: PLC0415
+    from mesa_batch.store.files import read_json  # noqa: PLC0415
+    from mesa_batch.store.reader import check_format  # noqa: PLC0415
+
+    path = pathlib.Path(store)
+    meta = read_json(path / "store.json") if path.is_dir() else {}
+    if meta:
+        check_format(path, meta)
+        counted = count_runs(path, meta, session=session)
+        if counted is not None:
+            return counted
+    return state_counts(path, session=session)
+
+
+def state_counts(path: pathlib.Path, *, session: str | None = None) -> tuple[int, dict[str, int]]:
+    """:func:`store_counts` from the store's whole run state (outcomes and plan reconciled)."""
+    state = _store_state(path, counting=True)
     statuses = state.runs["status"]
     done = int((statuses == Status.SUCCEEDED).sum())
     failed = int((statuses == Status.FAILED).sum())

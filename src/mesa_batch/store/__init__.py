@@ -25,6 +25,7 @@ module             what it does
 ``writer``         the worker side: a batch's data parts, then its runs part
 ``reader``         all reading: outcomes, plan (checked against the runs parts),
                    designs, data tables column by column
+``counting``       a store's run counts in numpy, part by part (``mesa-batch status``)
 ``unify``          one type per column across parts (never a failed read on types)
 ``compact``        a finished session's batch parts rewritten as one part per table
 ``session``        the writing session: lock, seeds, plan, designs, log, store.json

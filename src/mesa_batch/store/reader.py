@@ -873,21 +873,42 @@ def _read_runs_parts(
 ) -> tuple[Any, dict[str, list[str]]]:
     """Every runs part as one Arrow table (None if there is none), and each batch's parts.
 
+    The parts are those :func:`runs_part_tables` accepts.
+    """
+    import pyarrow as pa  # noqa: PLC0415
+
+    parts: dict[str, list[str]] = {}
+    tables = [table for _, table in runs_part_tables(root, found, parts, columns)]
+    if not tables:
+        return None, parts
+    return pa.concat_tables(tables, promote_options="permissive"), parts
+
+
+def runs_part_tables(
+    root: pathlib.Path,
+    found: _Found,
+    parts: dict[str, list[str]],
+    columns: Sequence[str] | None = None,
+) -> Iterator[tuple[str, Any]]:
+    """Each readable runs part's batch id and rows (an Arrow table), one part at a time.
+
     A runs part of a session ``store.json`` does not record (copied in from another store),
-    or whose rows name another batch than its file, is left out with a note.
+    or whose rows name another batch than its file, is left out with a note (once every part
+    was read); an unreadable one, or one without the columns every runs part has, is added to
+    ``found.corrupt``. Each accepted batch's data part names go to ``parts`` and its checks to
+    ``found.checks``; the tables yielded have neither column.
     """
     import pyarrow as pa  # noqa: PLC0415
     import pyarrow.compute as pc  # noqa: PLC0415
 
-    tables, parts = [], {}
     foreign = []
     for path in _parts(root / "runs"):
         if found.sessions is not None and session_of(path.stem) not in found.sessions:
             foreign.append(path.name)
             continue
         # a batch id, its parts and checks repeat on every row of its batch (of its session,
-        # compacted): read them as dictionaries (~10 MB less for 100,000 runs, and pandas
-        # gets a categorical batch column)
+        # compacted): read them as dictionaries (~10 MB less for 100,000 runs, and pandas gets
+        # a categorical batch column)
         wanted = None if columns is None else [*columns, "parts", "checks"]
         table = _read_parquet(
             path, found.corrupt, dictionary=["batch", "parts", "checks"], columns=wanted
@@ -906,15 +927,12 @@ def _read_runs_parts(
             checks = loads(table.column("checks")[0].as_py()) if table.num_rows else None
             found.checks[path.stem] = checks if isinstance(checks, dict) else {}
             table = table.drop_columns(["checks"])
-        tables.append(table)
+        yield path.stem, table.drop_columns(["parts"])
     if foreign:
         found.notes.append(
             f"{len(foreign)} runs parts were not written by this store's sessions (copied in "
             f"from another store or renamed: {', '.join(foreign[:5])}); they are left out"
         )
-    if not tables:
-        return None, parts
-    return pa.concat_tables(tables, promote_options="permissive").drop_columns(["parts"]), parts
 
 
 def _data_parts(

@@ -1,0 +1,320 @@
+"""Counting a store's runs without building its run state (``mesa-batch status`` of millions).
+
+:func:`count_runs` gives the counts :func:`~mesa_batch.store.reader.read_state` and the plan
+give (the authoritative outcome of each run, against the runs the plan lists), reading only
+the runs parts' ``run_id``, ``key``, ``status`` and ``batch`` one part at a time, and the plan's
+``run_id`` and ``key``, in numpy: no pandas, no Python object per run.
+
+It is the reading of a store whose plan and runs parts agree, which every store a session
+wrote does: each outcome's key is the plan's key at its run id, and the plan's keys and ids
+are unique. A run is then the same run by id as by key, so outcomes are deduplicated by id.
+When anything else is found (an outcome the plan does not list, or lists under another key, a
+key planned twice, a version-1 part, keys that are not 32-character text), it gives up and
+returns None: the caller then reads the store the whole way, which repairs what it can
+(:func:`~mesa_batch.store.reader.reconcile`), so both always give the same counts.
+"""
+
+from __future__ import annotations
+
+import pathlib
+from collections.abc import Mapping, Sequence
+from typing import Any, Final
+
+import numpy as np
+
+from mesa_batch.outcomes import Status
+from mesa_batch.store.reader import (
+    COUNTED,
+    _data_parts,
+    _Found,
+    _parts,
+    _sessions,
+    read_log,
+    runs_part_tables,
+    session_of,
+)
+from mesa_batch.store.records import PLAN_FORMAT
+
+__all__ = ["count_runs"]
+
+#: The length of a run key (a 16-byte digest in hex): keys are compared as fixed-width bytes.
+KEY_WIDTH: Final = 32
+
+
+def count_runs(
+    root: pathlib.Path, meta: Mapping[str, Any], *, session: str | None = None
+) -> tuple[int, dict[str, int]] | None:
+    """A store's number of runs and its counts (as ``Results.counts``), or None.
+
+    Args:
+        root: The store directory.
+        meta: Its ``store.json``, read and its format checked.
+        session: A session id: the counts then also hold, as ``session``, how many runs have
+            an outcome written by that session's batches.
+
+    Returns:
+        The planned runs and ``{"succeeded", "failed", "pending"}`` (and ``"session"``), or
+        None when the plan and the runs parts disagree (see the module's description).
+    """
+    import pyarrow as pa  # noqa: PLC0415
+
+    plan = _plan(root)
+    if plan is None:
+        return None
+    ids, keys = plan
+    found = _Found([], [], sessions=_sessions(meta))
+    batch_parts: dict[str, list[str]] = {}
+    read: list[tuple[str, np.ndarray, np.ndarray, np.ndarray]] = []
+    for batch, table in runs_part_tables(root, found, batch_parts, COUNTED):
+        rows = _rows(table, ids, keys)
+        if rows is None:
+            return None
+        read.append((batch, *rows))
+        del table
+        pa.default_memory_pool().release_unused()  # the part's pages, decoded and dropped
+    _, complete = _data_parts(root, batch_parts, found, verify=False)
+    logged = _logged_failures(root, ids, keys)
+    if logged is None:
+        return None
+    return _count(len(ids), read, complete, logged, session)
+
+
+def _plan_parts(root: pathlib.Path) -> list[tuple[pathlib.Path, int]] | None:
+    """The plan parts and their row counts; None if one is not a version-2 part with keys."""
+    import pyarrow as pa  # noqa: PLC0415
+    import pyarrow.parquet as pq  # noqa: PLC0415
+
+    parts = []
+    for path in _parts(root / "plan"):
+        try:
+            metadata = pq.read_metadata(path)
+            schema = metadata.schema.to_arrow_schema()
+        except (OSError, pa.ArrowException):
+            continue  # unreadable: the whole reading skips it too
+        if (schema.metadata or {}).get(PLAN_FORMAT[0]) != PLAN_FORMAT[1]:
+            return None  # version 1: its rows are upgraded by the whole reading
+        if not {"run_id", "key"} <= set(schema.names):
+            return None
+        parts.append((path, metadata.num_rows))
+    return parts
+
+
+def _plan(root: pathlib.Path) -> tuple[np.ndarray, np.ndarray] | None:
+    """The plan's run ids (sorted) and keys (fixed-width bytes), if both are unique."""
+    import pyarrow as pa  # noqa: PLC0415
+    import pyarrow.parquet as pq  # noqa: PLC0415
+
+    files = _plan_parts(root)
+    if files is None:
+        return None
+    # filled part by part: one copy of the keys (not the parts' and then their join)
+    total = sum(rows for _, rows in files)
+    ids = np.empty(total, np.int64)
+    keys = np.empty(total, f"S{KEY_WIDTH}")
+    filled = 0
+    for path, rows in files:
+        try:
+            table = pq.ParquetFile(path, pre_buffer=False).read(columns=["run_id", "key"])
+        except (OSError, pa.ArrowException):
+            continue
+        if table.num_rows != rows or filled + rows > total:
+            return None  # changed since its footer was read
+        part_keys = _fixed_keys(table.column("key"))
+        run_ids = _integers(table.column("run_id"))
+        if part_keys is None or run_ids is None:
+            return None
+        ids[filled : filled + len(run_ids)] = run_ids
+        keys[filled : filled + len(run_ids)] = part_keys
+        filled += len(run_ids)
+        del table, part_keys, run_ids
+        pa.default_memory_pool().release_unused()
+    ids, keys = ids[:filled], keys[:filled]
+    if len(ids) and not (ids[1:] > ids[:-1]).all():
+        order = np.argsort(ids, kind="stable")
+        ids, keys = ids[order], keys[order]
+        if not (ids[1:] > ids[:-1]).all():
+            return None  # an id planned twice
+    if not _unique(keys):
+        return None  # a key planned twice: the whole reading keeps its first planning
+    return ids, keys
+
+
+def _fixed_keys(column: Any) -> np.ndarray | None:
+    """A text column's values as fixed-width bytes, or None unless all are KEY_WIDTH long."""
+    import pyarrow as pa  # noqa: PLC0415
+
+    array = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    n = len(array)
+    if array.null_count:
+        return None
+    if n == 0:
+        return np.empty(0, f"S{KEY_WIDTH}")
+    if pa.types.is_string(array.type):
+        width: type[np.signedinteger[Any]] = np.int32
+    elif pa.types.is_large_string(array.type):
+        width = np.int64
+    else:
+        return None
+    _, offsets_buffer, data = array.buffers()
+    offsets = np.frombuffer(offsets_buffer, dtype=width)[array.offset : array.offset + n + 1]
+    if not (np.diff(offsets) == KEY_WIDTH).all():
+        return None
+    return np.frombuffer(data, dtype=f"S{KEY_WIDTH}", count=n, offset=int(offsets[0]))
+
+
+def _integers(column: Any) -> np.ndarray | None:
+    """An integer column without nulls as int64 (None for any other column)."""
+    import pyarrow as pa  # noqa: PLC0415
+
+    if not pa.types.is_integer(column.type) or column.null_count:
+        return None
+    values = _numpy(column)
+    if values.dtype == np.uint64 and len(values) and values.max() > np.iinfo(np.int64).max:
+        return None
+    return values.astype(np.int64, copy=False)
+
+
+def _unique(keys: np.ndarray) -> bool:
+    """Whether fixed-width keys are all different (by a 64-bit fold; equal folds: not known)."""
+    if len(keys) < 2:
+        return True
+    words = keys.view(np.uint64).reshape(len(keys), KEY_WIDTH // 8)
+    folded = words[:, 0].copy()
+    for column in range(1, words.shape[1]):
+        folded *= np.uint64(0x9E3779B97F4A7C15)
+        folded ^= words[:, column]
+    folded.sort()
+    return bool((folded[1:] != folded[:-1]).all())
+
+
+def _rows(
+    table: Any, ids: np.ndarray, keys: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """A runs part's run ids, succeeded and failed flags; None unless the plan lists its runs."""
+    import pyarrow.compute as pc  # noqa: PLC0415
+
+    run_ids = _integers(table.column("run_id"))
+    found = _fixed_keys(table.column("key"))
+    if found is None or run_ids is None:
+        return None
+    if not _planned(run_ids, found, ids, keys):
+        return None
+    # by their dictionary: comparing with a Python str would import pandas (Arrow's conversion)
+    status = pc.dictionary_encode(table.column("status")).combine_chunks()
+    names = status.dictionary.to_pylist()
+    codes = _numpy(status.indices) if len(status) else np.empty(0, np.int32)
+    if status.null_count:
+        codes = np.where(_numpy(status.is_valid().cast("int8")).view(bool), codes, -1)
+
+    def code(value: str) -> int:
+        return names.index(value) if value in names else -2
+
+    # a copy: the part's buffers are freed once it is counted
+    return run_ids.copy(), codes == code(Status.SUCCEEDED), codes == code(Status.FAILED)
+
+
+def _numpy(column: Any) -> np.ndarray:
+    """A column of fixed-width numbers without nulls as a numpy array (a view of its buffer).
+
+    Arrow's own ``to_numpy`` imports pandas, which alone costs more memory than counting a
+    million runs.
+    """
+    import pyarrow as pa  # noqa: PLC0415
+
+    if isinstance(column, pa.ChunkedArray):
+        column = column.combine_chunks()
+    dtype = np.dtype(column.type.to_pandas_dtype())
+    return np.frombuffer(
+        column.buffers()[1], dtype=dtype, count=len(column), offset=column.offset * dtype.itemsize
+    )
+
+
+def _planned(run_ids: np.ndarray, found: np.ndarray, ids: np.ndarray, keys: np.ndarray) -> bool:
+    """Whether the plan lists every one of these runs, under the same id and key."""
+    if not len(run_ids):
+        return True
+    at = np.searchsorted(ids, run_ids)
+    if (at >= len(ids)).any():
+        return False
+    return bool((ids[at] == run_ids).all() and (keys[at] == found).all())
+
+
+def _logged_failures(
+    root: pathlib.Path, ids: np.ndarray, keys: np.ndarray
+) -> list[tuple[int, str]] | None:
+    """The failures only the status log holds (run id, batch), or None if one is not planned."""
+    logged = []
+    for entry in read_log(root, events=[Status.FAILED]):
+        run_id, key = entry.get("run_id"), entry.get("key")
+        if not isinstance(run_id, int) or isinstance(run_id, bool) or not isinstance(key, str):
+            return None
+        encoded = key.encode()
+        if len(encoded) != KEY_WIDTH:
+            return None
+        if not _planned(np.array([run_id]), np.array([encoded]), ids, keys):
+            return None
+        logged.append((run_id, str(entry.get("batch"))))
+    return logged
+
+
+def _count(
+    total: int,
+    read: Sequence[tuple[str, np.ndarray, np.ndarray, np.ndarray]],
+    complete: set[str],
+    logged: Sequence[tuple[int, str]],
+    session: str | None,
+) -> tuple[int, dict[str, int]]:
+    """The counts :func:`~mesa_batch.store.reader.read_state` gives, outcomes deduplicated by id.
+
+    A run succeeded when a committed batch (in ``complete``) recorded its success (the first
+    such batch by id is its outcome); else it failed when a batch or the log recorded its
+    failure (the last such record is its outcome).
+    """
+    no_ids, no_batches = np.empty(0, np.int64), np.empty(0, np.int32)
+    good_ids, good_batch, bad_ids, bad_batch = [no_ids], [no_batches], [no_ids], [no_batches]
+    names = [batch for batch, *_ in read] + [batch for _, batch in logged]
+    for index, (batch, run_ids, succeeded, failed) in enumerate(read):
+        if batch in complete:
+            good_ids.append(run_ids[succeeded])
+            good_batch.append(np.full(int(succeeded.sum()), index, np.int32))
+        bad_ids.append(run_ids[failed])
+        bad_batch.append(np.full(int(failed.sum()), index, np.int32))
+    if logged:
+        bad_ids.append(np.array([run_id for run_id, _ in logged], np.int64))
+        bad_batch.append(np.arange(len(read), len(read) + len(logged), dtype=np.int32))
+    good, good_from = _first_by_id(np.concatenate(good_ids), np.concatenate(good_batch), names)
+    bad, bad_from = _last_by_id(np.concatenate(bad_ids), np.concatenate(bad_batch))
+    keep = ~np.isin(bad, good, assume_unique=True)
+    bad, bad_from = bad[keep], bad_from[keep]
+    counts = {
+        "succeeded": len(good),
+        "failed": len(bad),
+        "pending": total - len(good) - len(bad),
+    }
+    if session is not None:
+        ours = np.array([session_of(name) == session for name in names], bool)
+        counts["session"] = int(ours[good_from].sum() + ours[bad_from].sum())
+    return total, counts
+
+
+def _first_by_id(
+    run_ids: np.ndarray, batches: np.ndarray, names: Sequence[str]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each run id once, from the batch whose id sorts first (as the whole reading keeps it)."""
+    if not len(run_ids) or (np.diff(np.sort(run_ids)) > 0).all():
+        return run_ids, batches
+    rank = np.argsort(np.argsort(np.array(names, dtype=object)))[batches]
+    order = np.lexsort((rank, run_ids))
+    run_ids, batches = run_ids[order], batches[order]
+    first = np.concatenate([[True], run_ids[1:] != run_ids[:-1]])
+    return run_ids[first], batches[first]
+
+
+def _last_by_id(run_ids: np.ndarray, batches: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each run id once, from its last record (parts in the order read, then the log)."""
+    if not len(run_ids):
+        return run_ids, batches
+    order = np.lexsort((np.arange(len(run_ids)), run_ids))
+    run_ids, batches = run_ids[order], batches[order]
+    last = np.concatenate([run_ids[1:] != run_ids[:-1], [True]])
+    return run_ids[last], batches[last]
