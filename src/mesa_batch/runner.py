@@ -69,6 +69,7 @@ from mesa_batch.backends import (
     lost_worker,
     requires_store,
 )
+from mesa_batch.backends.adaptive import AdaptiveBackend
 from mesa_batch.config import RunConfiguration
 from mesa_batch.errors import (
     ConfigurationError,
@@ -382,6 +383,10 @@ class BatchRunner:
         if (self.store / "store.json").exists():
             return None
         workers = min(self.number_processes or cpu_count(), len(self.configurations))
+        if self.number_processes is None:  # adaptive: this process, or one worker, first
+            if self._in_process:
+                return None
+            workers = 1
         if workers < 2 and self._in_process:
             return None
         backend = local_pool(workers, run_timeout=self.run_timeout)
@@ -396,6 +401,8 @@ class BatchRunner:
             )
         workers = self.number_processes or cpu_count()
         workers = min(workers, max(1, runs))
+        if self.number_processes is None and workers > 1:
+            return AdaptiveBackend(workers, in_process=self._in_process, run_timeout=limit)
         if workers == 1 and self._in_process:
             return SerialBackend(run_timeout=limit)
         return local_pool(workers, run_timeout=limit)
@@ -621,10 +628,12 @@ def _dispatch(
     suspects: deque[RunConfiguration] = deque()
     in_flight: dict[cf.Future[BatchResult], tuple[list[RunConfiguration], bool]] = {}
     sizer = BatchSizer(backend.workers)
-    limit = backend.in_flight
     watch = _Watch(backend)
     try:
         while waiting or suspects or in_flight:
+            # an adaptive backend may move to a pool of more workers as run times are known
+            backend.advise(len(waiting) + len(suspects), sizer)
+            sizer.workers, limit = backend.workers, backend.in_flight
             if suspects and not in_flight:  # a suspect runs alone: nothing else is in flight
                 batch = [suspects.popleft()]
                 task = f"{next(tasks):06d}-{uuid.uuid4().hex[:6]}"
@@ -663,8 +672,12 @@ class _Watch:
 
     def __init__(self, backend: Backend):
         self.backend = backend
-        self.kills = backend.can_kill and backend.run_timeout is not None
         self.last_news = time.monotonic()
+
+    @property
+    def kills(self) -> bool:
+        """Whether a stuck pool is killed (a pool the runner owns, with a time limit)."""
+        return self.backend.can_kill and self.backend.run_timeout is not None
 
     def news(self) -> None:
         """A batch came back."""

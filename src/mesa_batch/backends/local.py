@@ -82,6 +82,13 @@ class Backend(ABC):
     def close(self, *, kill: bool = False) -> None:  # noqa: B027 - optional hook
         """Release what the backend owns (``kill``: stop running work now)."""
 
+    def advise(self, waiting: int, sizer: BatchSizer) -> None:  # noqa: B027
+        """Hear, before each batch, how many runs wait and what the run times were.
+
+        An adaptive backend starts more workers when the work left pays for their start
+        (:class:`~mesa_batch.backends.adaptive.AdaptiveBackend`); others ignore it.
+        """
+
     def cancel(self, future: cf.Future[BatchResult]) -> None:
         """Cancel a batch that is no longer wanted (the sweep stops; ``close`` follows)."""
         future.cancel()
@@ -264,12 +271,17 @@ class BatchSizer:
         self.target = target
         self.largest = largest
         self.seconds_per_run: float | None = None
+        #: The mean run time of the last batch observed (None before the first).
+        self.latest: float | None = None
+        #: How many batches were observed.
+        self.observed = 0
 
     def observe(self, statuses: Sequence[RunStatus]) -> None:
         """Learn from the statuses of a finished batch."""
         if not statuses:
             return
         mean = sum(s.wall_time for s in statuses) / len(statuses)
+        self.latest, self.observed = mean, self.observed + 1
         previous = self.seconds_per_run
         self.seconds_per_run = mean if previous is None else 0.7 * previous + 0.3 * mean
 
