@@ -121,7 +121,10 @@ class BatchRunner:
         configurations: The runs, e.g. from ``full_factorial(...)``. Their keys and run ids
             must be unique.
         number_processes: ``1`` runs in the calling process (debuggable, nothing pickled);
-            ``N > 1`` uses a pool of N worker processes; ``None`` uses every available CPU.
+            ``N > 1`` uses a pool of N worker processes; ``None`` starts in the calling
+            process and moves to a pool of every available CPU once the runs left pay for its
+            workers' start (:mod:`mesa_batch.backends.adaptive`; inside :func:`in_workers`,
+            the pool at once).
             Models defined in ``__main__`` or a notebook cell work in the pool too.
         display_progress: Show a progress bar (terminal or notebook) with runs done, failures
             and the estimated time left; or a callback ``f(done, failed, total)`` called after
@@ -383,10 +386,8 @@ class BatchRunner:
         if (self.store / "store.json").exists():
             return None
         workers = min(self.number_processes or cpu_count(), len(self.configurations))
-        if self.number_processes is None:  # adaptive: this process, or one worker, first
-            if self._in_process:
-                return None
-            workers = 1
+        if self.number_processes is None and self._in_process:
+            return None  # adaptive: this process first (AdaptiveBackend)
         if workers < 2 and self._in_process:
             return None
         backend = local_pool(workers, run_timeout=self.run_timeout)
@@ -401,8 +402,8 @@ class BatchRunner:
             )
         workers = self.number_processes or cpu_count()
         workers = min(workers, max(1, runs))
-        if self.number_processes is None and workers > 1:
-            return AdaptiveBackend(workers, in_process=self._in_process, run_timeout=limit)
+        if self.number_processes is None and workers > 1 and self._in_process:
+            return AdaptiveBackend(workers, run_timeout=limit)
         if workers == 1 and self._in_process:
             return SerialBackend(run_timeout=limit)
         return local_pool(workers, run_timeout=limit)

@@ -4,6 +4,8 @@
 ``local``              :class:`Backend` (``submit`` returns futures), :class:`SerialBackend`,
                        :class:`ExecutorBackend` (any executor, never shut down),
                        :class:`ProcessPoolBackend` (loky's reusable pool), :class:`BatchSizer`
+``adaptive``           :class:`AdaptiveBackend` (``number_processes=None``): the calling
+                       process first, the pool of every CPU once the work left pays for it
 ``engines``            the optional engines: :func:`adapt_executor` (a Dask ``Client``
                        becomes a :class:`DaskExecutor`), :func:`lost_worker`,
                        :func:`executor_workers`, :func:`requires_store` (MPI),

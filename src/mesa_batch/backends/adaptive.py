@@ -2,8 +2,8 @@
 
 A fresh worker process spends about a second importing Mesa before its first run, so a pool
 started for a sweep of a few seconds can make it slower than running it in the calling
-process. :class:`AdaptiveBackend` starts with what costs nothing — the calling process (or,
-inside :func:`~mesa_batch.runner.in_workers`, one worker) — and measures run times on it.
+process. :class:`AdaptiveBackend` starts with what costs nothing — the calling process — and
+measures run times on it.
 The runner tells it, before each batch, how many runs are still waiting and how long the
 last batch's runs took (:meth:`AdaptiveBackend.advise`); it starts the pool of every CPU only when the work
 left would save more than the workers' start on them::
@@ -13,6 +13,10 @@ left would save more than the workers' start on them::
 Until the pool's workers have started (each has imported Mesa), batches keep running where
 they ran; then they go to the pool. A warm pool (a sweep ran on it less than its idle timeout
 ago) costs nothing to start and is used at once. ``number_processes=N`` still means N.
+
+Inside :func:`~mesa_batch.runner.in_workers` (the command line) no run may be in the calling
+process: a worker's start is paid anyway, and the pool of every CPU is started at once, its
+workers importing while the store is opened (a second worker then costs little more).
 """
 
 from __future__ import annotations
@@ -47,11 +51,10 @@ _last_pool: dict[int, float] = {}
 
 
 class AdaptiveBackend(Backend):
-    """Runs batches in this process (or one worker), then on every CPU once that pays.
+    """Runs batches in this process, then on every CPU once that pays.
 
     Args:
         most: The most worker processes (the CPUs, or fewer when there are fewer runs).
-        in_process: Start in the calling process (else: in a pool of one worker).
         run_timeout: Seconds each run may take (None: no limit).
         start_cost: Seconds a fresh pool takes to start (see :data:`START_COST`).
     """
@@ -60,29 +63,26 @@ class AdaptiveBackend(Backend):
         self,
         most: int,
         *,
-        in_process: bool,
         run_timeout: float | None = None,
         start_cost: float = START_COST,
     ):
         self.most = max(1, most)
         self.run_timeout = run_timeout
         self.start_cost = start_cost
-        self._serial = SerialBackend(run_timeout=run_timeout) if in_process else None
+        self._serial = SerialBackend(run_timeout=run_timeout)
         self._pool: ProcessPoolBackend | None = None
         self._starting: list[cf.Future[int]] = []
         self._ready = False
         self._used: ProcessPoolBackend | None = None
         if _warm(self.most):  # its workers are up: nothing to wait for
             self._start(self.most, ready=True)
-        elif self._serial is None:  # nowhere else to run: the one worker's queue
-            self._start(1, ready=True)
 
     # -- where batches go -------------------------------------------------------------------
 
     def _start(self, workers: int, *, ready: bool = False) -> None:
-        """Start (or grow to) a pool of ``workers``; batches go to it once they have started.
+        """Start a pool of ``workers``: batches go to it once its workers have started.
 
-        With ``ready``, batches go to it at once (queued while its workers start).
+        With ``ready`` (a warm pool), they go to it at once.
         """
         self._pool = local_pool(workers, run_timeout=self.run_timeout)
         self._starting = [] if ready else self._pool.warm_up()
@@ -96,10 +96,7 @@ class AdaptiveBackend(Backend):
             self._ready = all(future.done() for future in self._starting)
             if self._ready:
                 self._used = self._pool
-        if self._used is not None:
-            return self._used
-        assert self._serial is not None  # without it, a pool of one was used at once
-        return self._serial
+        return self._serial if self._used is None else self._used
 
     @property
     def workers(self) -> int:  # type: ignore[override]
@@ -123,12 +120,8 @@ class AdaptiveBackend(Backend):
         :data:`SETTLING` batches came back: the first pays one-off costs (imports, caches)
         that would make a short sweep look long.
         """
-        if sizer.latest is None or sizer.observed <= SETTLING or self.most < 2:
+        if self._pool is not None or sizer.latest is None or sizer.observed <= SETTLING:
             return
-        if self._pool is not None and self._pool.workers >= self.most:
-            return
-        if self._pool is not None and not self._ready:
-            return  # one worker still starting: grow once it runs
         saved = sizer.latest * waiting * (1 - 1 / self.most)
         if saved > self.start_cost:
             self._start(self.most)
@@ -152,10 +145,7 @@ class AdaptiveBackend(Backend):
             self._used.kill()
 
     def cancel(self, future: cf.Future[BatchResult]) -> None:  # noqa: D102
-        if self._used is not None:
-            self._used.cancel(future)
-        else:
-            future.cancel()
+        (self._serial if self._used is None else self._used).cancel(future)
 
     def close(self, *, kill: bool = False) -> None:
         """Keep the pool's workers for the next sweep, unless ``kill``: then stop them now."""
