@@ -59,10 +59,10 @@ class RunTimeout(BaseException):
     """
 
 
-def timeout_message(seconds: float, where: str) -> str:
+def timeout_message(seconds: float, where: str, *, subject: str = "the run") -> str:
     """The message of a run stopped at its time limit, with the way to raise the limit."""
     return (
-        f"the run took longer than run_timeout={seconds:g} s and was stopped {where}. "
+        f"{subject} took longer than run_timeout={seconds:g} s and was stopped {where}. "
         "If it needs longer, raise the limit (BatchRunner(run_timeout=...), run_timeout in "
         "the experiment file's [execution] table, or mesa-batch run --run-timeout) and run "
         "it again with retry_failed=True (--retry-failed)"

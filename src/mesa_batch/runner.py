@@ -637,16 +637,16 @@ def _dispatch(
             done, _ = cf.wait(
                 in_flight, timeout=watch.timeout(in_flight), return_when=cf.FIRST_COMPLETED
             )
-            if not done:
-                yield from watch.settle(in_flight, suspects)
-                continue
-            watch.news()
+            if done:
+                watch.news()
             for future in done:
                 batch, alone = in_flight.pop(future)
                 result = _outcome(future, batch, alone, suspects, backend)
                 if result is not None:
                     sizer.observe(result.statuses)
                     yield result
+            if not done or watch.due():
+                yield from watch.settle(in_flight, suspects)
     finally:
         for future in in_flight:
             backend.cancel(future)
@@ -657,18 +657,25 @@ class _Watch:
 
     A pool the runner owns, with a time limit, is killed when no batch came back for longer
     than the largest batch in flight may take (``run_timeout`` per run, plus
-    :data:`KILL_GRACE`). Any backend is asked every :data:`POLL` seconds which of its batches
-    can no longer finish.
+    :data:`KILL_GRACE`). Any backend is asked every :data:`POLL` seconds (even while other
+    batches come back) which of its batches can no longer finish and, with a time limit, to
+    stop those running past theirs (Dask: by restarting the worker), counted per batch from
+    when its worker started it.
     """
 
     def __init__(self, backend: Backend):
         self.backend = backend
         self.kills = backend.can_kill and backend.run_timeout is not None
         self.last_news = time.monotonic()
+        self.last_settled = time.monotonic()
 
     def news(self) -> None:
         """A batch came back."""
         self.last_news = time.monotonic()
+
+    def due(self) -> bool:
+        """Whether the backend was last asked about its batches :data:`POLL` seconds ago."""
+        return time.monotonic() - self.last_settled >= POLL
 
     def _budget(self, in_flight: dict[Any, tuple[list[RunConfiguration], bool]]) -> float:
         largest = max((len(batch) for batch, _ in in_flight.values()), default=1)
@@ -686,12 +693,14 @@ class _Watch:
         in_flight: dict[cf.Future[BatchResult], tuple[list[RunConfiguration], bool]],
         suspects: deque[RunConfiguration],
     ) -> Iterator[BatchResult]:
-        """Yield the results of batches that cannot finish; kill a stuck pool."""
+        """Yield the results of batches that cannot finish; stop stuck ones, kill a stuck pool."""
+        self.last_settled = time.monotonic()
         for future, error in self.backend.unfinished(list(in_flight)).items():
             batch, _ = in_flight.pop(future)
             future.cancel()
             self.news()
             yield _failed(batch, Failure.from_exception(Stage.WORKER, error))
+        yield from self._stop_stuck(in_flight, suspects)
         if not self.kills or not in_flight:
             return
         if time.monotonic() - self.last_news < self._budget(in_flight):
@@ -713,6 +722,40 @@ class _Watch:
                     f"by killing its worker process, which did not stop it (no news of it "
                     f"for {seconds + KILL_GRACE:g} s: stuck in C code, or signals blocked)",
                 ),
+                traceback="",
+            )
+            yield _failed(batch, failure)
+
+    def _stop_stuck(
+        self,
+        in_flight: dict[cf.Future[BatchResult], tuple[list[RunConfiguration], bool]],
+        suspects: deque[RunConfiguration],
+    ) -> Iterator[BatchResult]:
+        """Have the backend stop the batches running past their budget; record them.
+
+        A batch of several runs whose worker was stopped becomes suspects, sent again alone;
+        a batch of one run, or one whose worker could not be stopped, fails at stage
+        ``timeout``.
+        """
+        seconds = self.backend.run_timeout
+        if seconds is None or not in_flight:
+            return
+        budgets = {f: len(batch) * seconds + KILL_GRACE for f, (batch, _) in in_flight.items()}
+        for future, stuck in self.backend.stop_stuck(budgets).items():
+            batch, alone = in_flight.pop(future)
+            self.news()
+            if stuck.stopped and not alone and len(batch) > 1:
+                suspects.extend(batch)
+                continue
+            subject = (
+                "the run"
+                if len(batch) == 1
+                else (f"one of the {len(batch)} runs of its batch (which one is not known)")
+            )
+            failure = Failure(
+                stage=Stage.TIMEOUT,
+                exception_type="RunTimeout",
+                message=timeout_message(seconds, stuck.how, subject=subject),
                 traceback="",
             )
             yield _failed(batch, failure)

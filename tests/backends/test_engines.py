@@ -308,6 +308,68 @@ def test_run_timeout_on_dask_stops_a_step_that_loops_forever(dask_client):
     assert again.counts()["succeeded"] == 4
 
 
+@needs_dask
+def test_run_timeout_on_dask_restarts_a_worker_stuck_in_one_call(dask_client):
+    # an hour's time.sleep: the limit raised in its thread waits for the call to return; past
+    # the limit + KILL_GRACE the runner cancels its task and has the nanny restart its worker
+    points = [{"n": 1}, {"n": 3}, {"n": 2}, {"n": 1}]
+    configs = manual(HangingModel, points, max_steps=3, seed=1)
+    runner = BatchRunner(configs, executor=dask_client, display_progress=False, run_timeout=1)
+    started = time.monotonic()
+    with pytest.warns(RunFailedWarning, match="1 of 4 runs failed"):
+        results = runner.run()
+    assert time.monotonic() - started < 40
+    assert list(results.runs["status"]) == ["succeeded", "failed", "succeeded", "succeeded"]
+    (failure,) = results.failures
+    assert (failure.run_id, failure.stage, failure.exception_type) == (1, "timeout", "RunTimeout")
+    assert re.search(
+        r"^the run took longer than run_timeout=1 s and was stopped by restarting its Dask "
+        r"worker \S+, busy with it for \d+ s \(its step never returned\)\. If it needs longer",
+        failure.message,
+    )
+    # the worker came back: the next sweep runs on both
+    assert len(dask_client.scheduler_info()["workers"]) == 2
+    again = BatchRunner(manual(HangingModel, [{"n": 1}] * 4, max_steps=3, seed=2),
+                        executor=dask_client, display_progress=False).run()  # fmt: skip
+    assert again.counts()["succeeded"] == 4
+
+
+@needs_dask
+def test_run_timeout_on_dask_without_a_nanny_gives_up_on_the_stuck_thread():
+    from distributed import Client, LocalCluster
+
+    # processes=False: the workers are threads of this process, without a nanny to restart
+    # them; the stuck run (it sleeps 20 s) is failed, and its worker, with no thread left
+    # free, retired, so that nothing waits behind it
+    points = [{"n": 1}, {"n": 3, "how": "slow", "slow": 20}, {"n": 2}, {"n": 1}]
+    configs = manual(HangingModel, points, max_steps=3, seed=1)
+    with (
+        LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
+        ) as cluster,
+        Client(cluster) as client,
+    ):
+        runner = BatchRunner(configs, executor=client, display_progress=False, run_timeout=1)
+        started = time.monotonic()
+        with pytest.warns(RunFailedWarning, match="1 of 4 runs failed"):
+            results = runner.run()
+        assert time.monotonic() - started < 19  # before the stuck call returned
+        assert list(results.runs["status"]) == ["succeeded", "failed", "succeeded", "succeeded"]
+        (failure,) = results.failures
+        assert (failure.stage, failure.exception_type) == ("timeout", "RunTimeout")
+        assert re.search(
+            r"^the run took longer than run_timeout=1 s and was stopped only in the sweep: its "
+            r"Dask worker \S+, busy with it for \d+ s, has no nanny to restart it, so the "
+            r"worker thread could not be stopped and stays busy with it, and the worker, with "
+            r"no thread left free, was retired\. If it needs longer",
+            failure.message,
+        )
+        assert len(client.scheduler_info()["workers"]) == 1
+        again = BatchRunner(manual(HangingModel, [{"n": 1}] * 2, max_steps=3, seed=2),
+                            executor=client, display_progress=False).run()  # fmt: skip
+        assert again.counts()["succeeded"] == 2
+
+
 @backend_missing(bool(HAS_MPI), "mpi4py with an MPI (mpiexec)")
 def test_run_timeout_under_mpiexec_stops_a_hung_step(tmp_path):
     # MPI workers run batches in their main thread: the signal timer stops an hour's sleep
