@@ -314,8 +314,9 @@ class BatchRunner:
             return
         configs = [c for c in sink.configurations if c.run_id in ids]
         task = f"check-{uuid.uuid4().hex[:6]}"
+        budget = len(configs) * (backend.run_timeout or 0.0) + KILL_GRACE
         try:
-            again = _settled(backend.submit(configs, task=task, writer=None), backend)
+            again = _settled(backend.submit(configs, task=task, writer=None), backend, budget)
         except Exception as error:  # the check is advisory: any failure only skips it
             sink.note(reproducibility={"checked": 0, "error": f"{type(error).__name__}: {error}"})
             return
@@ -761,13 +762,24 @@ class _Watch:
             yield _failed(batch, failure)
 
 
-def _settled(future: cf.Future[BatchResult], backend: Backend) -> BatchResult:
-    """One future's result, asking the backend every :data:`POLL` s whether it can still finish."""
+def _settled(future: cf.Future[BatchResult], backend: Backend, budget: float) -> BatchResult:
+    """One future's result, asking the backend every :data:`POLL` s whether it can still finish.
+
+    With a time limit, a batch running past ``budget`` seconds is stopped (see
+    :meth:`Backend.stop_stuck`) and raises ``TimeoutError``.
+    """
     while not cf.wait([future], timeout=POLL).done:
         gone = backend.unfinished([future])
         if future in gone:
             future.cancel()
             raise gone[future]
+        if backend.run_timeout is None:
+            continue
+        stuck = backend.stop_stuck({future: budget}).get(future)
+        if stuck is not None:
+            raise TimeoutError(
+                f"the batch ran longer than {budget:g} s and was stopped {stuck.how}"
+            )
     return future.result()
 
 

@@ -52,6 +52,8 @@ __all__ = [
 #: Seconds a Dask cluster started from this process may have no worker at all (none running,
 #: none starting) before the sweep stops: its batches can no longer run.
 NO_WORKERS_GRACE: Final = 10.0
+#: How a stuck batch whose worker could not be restarted was stopped (see ``timeout_message``).
+GIVEN_UP: Final = "only in the sweep, which no longer waits for it"
 
 
 def require(module: str, extra: str, what: str) -> Any:
@@ -231,8 +233,8 @@ class DaskExecutor(cf.Executor):
                 return Stuck(stopped=True, how=f"by restarting {busy} (its step never returned)")
             return Stuck(
                 stopped=False,
-                how=f"only in the sweep: restarting {busy}, did not succeed ({outcome}), so "
-                "that worker's thread may stay busy with it",
+                how=f"{GIVEN_UP}: restarting {busy}, did not succeed ({outcome}), so that "
+                "worker's thread may stay busy with it",
             )
         self._busy[address] += 1
         retired = ""
@@ -244,8 +246,8 @@ class DaskExecutor(cf.Executor):
                 retired = f"; retiring the worker failed ({type(error).__name__}: {error})"
         return Stuck(
             stopped=False,
-            how=f"only in the sweep: {busy}, has no nanny to restart it, so the worker thread "
-            f"could not be stopped and stays busy with it{retired}",
+            how=f"{GIVEN_UP}: {busy}, has no nanny to restart it, so the worker thread could "
+            f"not be stopped and stays busy with it{retired}",
         )
 
     def _check_workers(self) -> None:
