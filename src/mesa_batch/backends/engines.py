@@ -52,6 +52,8 @@ __all__ = [
 #: Seconds a Dask cluster started from this process may have no worker at all (none running,
 #: none starting) before the sweep stops: its batches can no longer run.
 NO_WORKERS_GRACE: Final = 10.0
+#: Seconds a stuck batch's worker may take to restart (shut down and come back).
+RESTART_TIMEOUT: Final = 20.0
 #: How a stuck batch whose worker could not be restarted was stopped (see ``timeout_message``).
 GIVEN_UP: Final = "only in the sweep, which no longer waits for it"
 
@@ -223,19 +225,36 @@ class DaskExecutor(cf.Executor):
     def _replace(self, address: str, elapsed: float, *, nanny: bool, threads: int) -> Stuck:
         """Free the worker thread a cancelled task keeps busy: restart its worker if it can be."""
         busy = f"its Dask worker {address}, busy with it for {elapsed:.0f} s"
-        if nanny:
-            try:
-                status = self._client.restart_workers([address], raise_for_error=False)
-                outcome = status.get(address)
-            except Exception as error:  # the sweep goes on: say why in the run's failure
-                outcome = f"{type(error).__name__}: {error}"
-            if outcome == "OK":
-                return Stuck(stopped=True, how=f"by restarting {busy} (its step never returned)")
-            return Stuck(
-                stopped=False,
-                how=f"{GIVEN_UP}: restarting {busy}, did not succeed ({outcome}), so that "
-                "worker's thread may stay busy with it",
+        return self._restart(address, busy) if nanny else self._give_up(address, busy, threads)
+
+    def _restart(self, address: str, busy: str) -> Stuck:
+        """Have the worker's nanny replace it; stopped once the old worker left the scheduler."""
+        try:
+            status = self._client.restart_workers(
+                [address], timeout=RESTART_TIMEOUT, raise_for_error=False
             )
+            outcome = status.get(address)
+        except Exception as error:  # the sweep goes on: say why in the run's failure
+            outcome = f"{type(error).__name__}: {error}"
+        if outcome == "OK":
+            return Stuck(stopped=True, how=f"by restarting {busy} (its step never returned)")
+        try:
+            gone = address not in self._client.scheduler_info()["workers"]
+        except Exception:
+            gone = False
+        if gone:  # shut down, but not back in time (or a LocalCluster dropped it)
+            return Stuck(
+                stopped=True,
+                how=f"by restarting {busy} (its step never returned; the restart: {outcome})",
+            )
+        return Stuck(
+            stopped=False,
+            how=f"{GIVEN_UP}: restarting {busy}, did not succeed ({outcome}), so that "
+            "worker's thread may stay busy with it",
+        )
+
+    def _give_up(self, address: str, busy: str, threads: int) -> Stuck:
+        """A worker without a nanny: its thread stays busy; retire it once none is free."""
         self._busy[address] += 1
         retired = ""
         if self._busy[address] >= threads:  # no thread of it left: nothing may queue there
