@@ -24,7 +24,7 @@ and timer are restored after. In other threads (a Dask worker's, a thread of you
 thread raises :class:`RunTimeout` in the run's thread at the limit: Python code is stopped at
 its next instruction, a single blocking call only when it returns. On Windows the limit is
 checked between steps. A run stuck in C code that never returns to Python is not stopped by
-any of them (a local pool kills its worker: see :mod:`mesa_batch.runner`).
+any of them (a local pool kills its worker, Dask restarts it: see :mod:`mesa_batch.runner`).
 
 A batch returns one :class:`RunStatus` per run and, per table, the rows of all its runs as
 columns (numpy arrays), tagged with ``run_id``: data never travels as one dict per row. With a

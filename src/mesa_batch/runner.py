@@ -28,9 +28,12 @@ watches for a worker the limit cannot stop (stuck in C code, signals blocked): w
 has come back for ``run_timeout`` times the runs of the largest batch in flight plus
 ``KILL_GRACE`` seconds, every worker is killed, the pool is replaced and the runs that were in
 flight become suspects, rerun alone; a suspect that overruns its limit alone is recorded as
-failed at stage ``timeout``. With an executor that can tell (Dask), the runner also asks now and
-then which of its batches can no longer finish (their task erred, no worker is left) instead
-of waiting on them forever.
+failed at stage ``timeout``. With an executor that can tell (Dask), the runner also asks every
+``POLL`` seconds which of its batches can no longer finish (their task erred, no worker is
+left) instead of waiting on them forever, and, with ``run_timeout``, has it stop the batches
+executing longer than their runs' limits plus ``KILL_GRACE`` (Dask: the task is cancelled and
+its worker restarted); a stopped batch of several runs becomes suspects, a batch of one fails
+at stage ``timeout``, and so does a batch whose worker could not be restarted (no nanny).
 
 Ctrl-C stops the sweep within seconds: queued batches are cancelled, the pool's workers are
 killed, and :class:`Interrupted` (a ``KeyboardInterrupt``) is raised carrying the results of
@@ -148,7 +151,7 @@ class BatchRunner:
             stopped too (a signal timer, on the main thread, not on Windows); in other threads
             (Dask's workers) the limit is raised in the run's thread, which stops Python code
             but not a single blocking call. A local pool kills a worker the limit cannot stop;
-            see ``docs/running.md``.
+            Dask restarts it (its nanny does); see ``docs/running.md``.
 
     Examples:
         >>> from mesa.examples import BoltzmannWealth
