@@ -24,7 +24,7 @@ and timer are restored after. In other threads (a Dask worker's, a thread of you
 thread raises :class:`RunTimeout` in the run's thread at the limit: Python code is stopped at
 its next instruction, a single blocking call only when it returns. On Windows the limit is
 checked between steps. A run stuck in C code that never returns to Python is not stopped by
-any of them (a local pool kills its worker: see :mod:`mesa_batch.runner`).
+any of them (a local pool kills its worker, Dask restarts it: see :mod:`mesa_batch.runner`).
 
 A batch returns one :class:`RunStatus` per run and, per table, the rows of all its runs as
 columns (numpy arrays), tagged with ``run_id``: data never travels as one dict per row. With a
@@ -59,10 +59,10 @@ class RunTimeout(BaseException):
     """
 
 
-def timeout_message(seconds: float, where: str) -> str:
+def timeout_message(seconds: float, where: str, *, subject: str = "the run") -> str:
     """The message of a run stopped at its time limit, with the way to raise the limit."""
     return (
-        f"the run took longer than run_timeout={seconds:g} s and was stopped {where}. "
+        f"{subject} took longer than run_timeout={seconds:g} s and was stopped {where}. "
         "If it needs longer, raise the limit (BatchRunner(run_timeout=...), run_timeout in "
         "the experiment file's [execution] table, or mesa-batch run --run-timeout) and run "
         "it again with retry_failed=True (--retry-failed)"

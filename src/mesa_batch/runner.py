@@ -28,9 +28,12 @@ watches for a worker the limit cannot stop (stuck in C code, signals blocked): w
 has come back for ``run_timeout`` times the runs of the largest batch in flight plus
 ``KILL_GRACE`` seconds, every worker is killed, the pool is replaced and the runs that were in
 flight become suspects, rerun alone; a suspect that overruns its limit alone is recorded as
-failed at stage ``timeout``. With an executor that can tell (Dask), the runner also asks now and
-then which of its batches can no longer finish (their task erred, no worker is left) instead
-of waiting on them forever.
+failed at stage ``timeout``. With an executor that can tell (Dask), the runner also asks every
+``POLL`` seconds which of its batches can no longer finish (their task erred, no worker is
+left) instead of waiting on them forever, and, with ``run_timeout``, has it stop the batches
+executing longer than their runs' limits plus ``KILL_GRACE`` (Dask: the task is cancelled and
+its worker restarted); a stopped batch of several runs becomes suspects, a batch of one fails
+at stage ``timeout``, and so does a batch whose worker could not be restarted (no nanny).
 
 Ctrl-C stops the sweep within seconds: queued batches are cancelled, the pool's workers are
 killed, and :class:`Interrupted` (a ``KeyboardInterrupt``) is raised carrying the results of
@@ -152,7 +155,7 @@ class BatchRunner:
             stopped too (a signal timer, on the main thread, not on Windows); in other threads
             (Dask's workers) the limit is raised in the run's thread, which stops Python code
             but not a single blocking call. A local pool kills a worker the limit cannot stop;
-            see ``docs/running.md``.
+            Dask restarts it (its nanny does); see ``docs/running.md``.
 
     Examples:
         >>> from mesa.examples import BoltzmannWealth
@@ -318,8 +321,9 @@ class BatchRunner:
             return
         configs = [c for c in sink.configurations if c.run_id in ids]
         task = f"check-{uuid.uuid4().hex[:6]}"
+        budget = len(configs) * (backend.run_timeout or 0.0) + KILL_GRACE
         try:
-            again = _settled(backend.submit(configs, task=task, writer=None), backend)
+            again = _settled(backend.submit(configs, task=task, writer=None), backend, budget)
         except Exception as error:  # the check is advisory: any failure only skips it
             sink.note(reproducibility={"checked": 0, "error": f"{type(error).__name__}: {error}"})
             return
@@ -647,16 +651,16 @@ def _dispatch(
             done, _ = cf.wait(
                 in_flight, timeout=watch.timeout(in_flight), return_when=cf.FIRST_COMPLETED
             )
-            if not done:
-                yield from watch.settle(in_flight, suspects)
-                continue
-            watch.news()
+            if done:
+                watch.news()
             for future in done:
                 batch, alone = in_flight.pop(future)
                 result = _outcome(future, batch, alone, suspects, backend)
                 if result is not None:
                     sizer.observe(result.statuses)
                     yield result
+            if not done or watch.due():
+                yield from watch.settle(in_flight, suspects)
     finally:
         for future in in_flight:
             backend.cancel(future)
@@ -667,13 +671,16 @@ class _Watch:
 
     A pool the runner owns, with a time limit, is killed when no batch came back for longer
     than the largest batch in flight may take (``run_timeout`` per run, plus
-    :data:`KILL_GRACE`). Any backend is asked every :data:`POLL` seconds which of its batches
-    can no longer finish.
+    :data:`KILL_GRACE`). Any backend is asked every :data:`POLL` seconds (even while other
+    batches come back) which of its batches can no longer finish and, with a time limit, to
+    stop those running past theirs (Dask: by restarting the worker), counted per batch from
+    when its worker started it.
     """
 
     def __init__(self, backend: Backend):
         self.backend = backend
         self.last_news = time.monotonic()
+        self.last_settled = time.monotonic()
 
     @property
     def kills(self) -> bool:
@@ -683,6 +690,10 @@ class _Watch:
     def news(self) -> None:
         """A batch came back."""
         self.last_news = time.monotonic()
+
+    def due(self) -> bool:
+        """Whether the backend was last asked about its batches :data:`POLL` seconds ago."""
+        return time.monotonic() - self.last_settled >= POLL
 
     def _budget(self, in_flight: dict[Any, tuple[list[RunConfiguration], bool]]) -> float:
         largest = max((len(batch) for batch, _ in in_flight.values()), default=1)
@@ -700,12 +711,14 @@ class _Watch:
         in_flight: dict[cf.Future[BatchResult], tuple[list[RunConfiguration], bool]],
         suspects: deque[RunConfiguration],
     ) -> Iterator[BatchResult]:
-        """Yield the results of batches that cannot finish; kill a stuck pool."""
+        """Yield the results of batches that cannot finish; stop stuck ones, kill a stuck pool."""
+        self.last_settled = time.monotonic()
         for future, error in self.backend.unfinished(list(in_flight)).items():
             batch, _ = in_flight.pop(future)
             future.cancel()
             self.news()
             yield _failed(batch, Failure.from_exception(Stage.WORKER, error))
+        yield from self._stop_stuck(in_flight, suspects)
         if not self.kills or not in_flight:
             return
         if time.monotonic() - self.last_news < self._budget(in_flight):
@@ -731,14 +744,59 @@ class _Watch:
             )
             yield _failed(batch, failure)
 
+    def _stop_stuck(
+        self,
+        in_flight: dict[cf.Future[BatchResult], tuple[list[RunConfiguration], bool]],
+        suspects: deque[RunConfiguration],
+    ) -> Iterator[BatchResult]:
+        """Have the backend stop the batches running past their budget; record them.
 
-def _settled(future: cf.Future[BatchResult], backend: Backend) -> BatchResult:
-    """One future's result, asking the backend every :data:`POLL` s whether it can still finish."""
+        A batch of several runs whose worker was stopped becomes suspects, sent again alone;
+        a batch of one run, or one whose worker could not be stopped, fails at stage
+        ``timeout``.
+        """
+        seconds = self.backend.run_timeout
+        if seconds is None or not in_flight:
+            return
+        budgets = {f: len(batch) * seconds + KILL_GRACE for f, (batch, _) in in_flight.items()}
+        for future, stuck in self.backend.stop_stuck(budgets).items():
+            batch, alone = in_flight.pop(future)
+            self.news()
+            if stuck.stopped and not alone and len(batch) > 1:
+                suspects.extend(batch)
+                continue
+            subject = (
+                "the run"
+                if len(batch) == 1
+                else (f"one of the {len(batch)} runs of its batch (which one is not known)")
+            )
+            failure = Failure(
+                stage=Stage.TIMEOUT,
+                exception_type="RunTimeout",
+                message=timeout_message(seconds, stuck.how, subject=subject),
+                traceback="",
+            )
+            yield _failed(batch, failure)
+
+
+def _settled(future: cf.Future[BatchResult], backend: Backend, budget: float) -> BatchResult:
+    """One future's result, asking the backend every :data:`POLL` s whether it can still finish.
+
+    With a time limit, a batch running past ``budget`` seconds is stopped (see
+    :meth:`Backend.stop_stuck`) and raises ``TimeoutError``.
+    """
     while not cf.wait([future], timeout=POLL).done:
         gone = backend.unfinished([future])
         if future in gone:
             future.cancel()
             raise gone[future]
+        if backend.run_timeout is None:
+            continue
+        stuck = backend.stop_stuck({future: budget}).get(future)
+        if stuck is not None:
+            raise TimeoutError(
+                f"the batch ran longer than {budget:g} s and was stopped {stuck.how}"
+            )
     return future.result()
 
 

@@ -19,6 +19,7 @@ import time
 import pandas as pd
 import pytest
 
+import mesa_batch.runner as runner_module
 from mesa_batch import (
     BatchRunner,
     ConfigurationError,
@@ -306,6 +307,70 @@ def test_run_timeout_on_dask_stops_a_step_that_loops_forever(dask_client):
     again = BatchRunner(manual(HangingModel, [{"n": 1}] * 4, max_steps=3, seed=2),
                         executor=dask_client, display_progress=False).run()  # fmt: skip
     assert again.counts()["succeeded"] == 4
+
+
+@needs_dask
+def test_run_timeout_on_dask_restarts_a_worker_stuck_in_one_call(dask_client, monkeypatch):
+    # an hour's time.sleep: the limit raised in its thread waits for the call to return; past
+    # the limit + KILL_GRACE the runner cancels its task and has the nanny restart its worker
+    monkeypatch.setattr(runner_module, "KILL_GRACE", 3.0)  # a shorter test
+    points = [{"n": 1}, {"n": 3}, {"n": 2}, {"n": 1}]
+    configs = manual(HangingModel, points, max_steps=3, seed=1)
+    runner = BatchRunner(configs, executor=dask_client, display_progress=False, run_timeout=1)
+    started = time.monotonic()
+    with pytest.warns(RunFailedWarning, match="1 of 4 runs failed"):
+        results = runner.run()
+    assert time.monotonic() - started < 30
+    assert list(results.runs["status"]) == ["succeeded", "failed", "succeeded", "succeeded"]
+    (failure,) = results.failures
+    assert (failure.run_id, failure.stage, failure.exception_type) == (1, "timeout", "RunTimeout")
+    assert re.search(
+        r"^the run took longer than run_timeout=1 s and was stopped by restarting its Dask "
+        r"worker \S+, busy with it for \d+ s \(its step never returned\)\. If it needs longer",
+        failure.message,
+    )
+    # the worker came back: the next sweep runs on both
+    assert len(dask_client.scheduler_info()["workers"]) == 2
+    again = BatchRunner(manual(HangingModel, [{"n": 1}] * 4, max_steps=3, seed=2),
+                        executor=dask_client, display_progress=False).run()  # fmt: skip
+    assert again.counts()["succeeded"] == 4
+
+
+@needs_dask
+def test_run_timeout_on_dask_without_a_nanny_gives_up_on_the_stuck_thread(monkeypatch):
+    from distributed import Client, LocalCluster
+
+    # processes=False: the workers are threads of this process, without a nanny to restart
+    # them; the stuck run (it sleeps 12 s) is failed, and its worker, with no thread left
+    # free, retired, so that nothing waits behind it
+    monkeypatch.setattr(runner_module, "KILL_GRACE", 3.0)  # a shorter test
+    points = [{"n": 1}, {"n": 3, "how": "slow", "slow": 12}, {"n": 2}, {"n": 1}]
+    configs = manual(HangingModel, points, max_steps=3, seed=1)
+    with (
+        LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=False, dashboard_address=":0"
+        ) as cluster,
+        Client(cluster) as client,
+    ):
+        runner = BatchRunner(configs, executor=client, display_progress=False, run_timeout=1)
+        started = time.monotonic()
+        with pytest.warns(RunFailedWarning, match="1 of 4 runs failed"):
+            results = runner.run()
+        assert time.monotonic() - started < 11  # before the stuck call returned
+        assert list(results.runs["status"]) == ["succeeded", "failed", "succeeded", "succeeded"]
+        (failure,) = results.failures
+        assert (failure.stage, failure.exception_type) == ("timeout", "RunTimeout")
+        assert re.search(
+            r"^the run took longer than run_timeout=1 s and was stopped only in the sweep, "
+            r"which no longer waits for it: its Dask worker \S+, busy with it for \d+ s, has "
+            r"no nanny to restart it, so the worker thread could not be stopped and stays busy "
+            r"with it, and the worker, with no thread left free, was retired\. If it needs",
+            failure.message,
+        )
+        assert len(client.scheduler_info()["workers"]) == 1
+        again = BatchRunner(manual(HangingModel, [{"n": 1}] * 2, max_steps=3, seed=2),
+                            executor=client, display_progress=False).run()  # fmt: skip
+        assert again.counts()["succeeded"] == 2
 
 
 @backend_missing(bool(HAS_MPI), "mpi4py with an MPI (mpiexec)")

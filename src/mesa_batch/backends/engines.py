@@ -32,9 +32,11 @@ import importlib
 import os
 import threading
 import time
-from collections.abc import Iterable
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Final
 
+from mesa_batch.backends.local import Stuck
 from mesa_batch.errors import ConfigurationError, ExecutorBrokenError, MissingExtraError, problem
 
 __all__ = [
@@ -50,6 +52,10 @@ __all__ = [
 #: Seconds a Dask cluster started from this process may have no worker at all (none running,
 #: none starting) before the sweep stops: its batches can no longer run.
 NO_WORKERS_GRACE: Final = 10.0
+#: Seconds a stuck batch's worker may take to restart (shut down and come back).
+RESTART_TIMEOUT: Final = 20.0
+#: How a stuck batch whose worker could not be restarted was stopped (see ``timeout_message``).
+GIVEN_UP: Final = "only in the sweep, which no longer waits for it"
 
 
 def require(module: str, extra: str, what: str) -> Any:
@@ -129,7 +135,8 @@ class DaskExecutor(cf.Executor):
     result lost with a worker and recomputed, an error while fetching it), and the Dask
     future is released at once, so a finished batch is never recomputed when the worker that
     held its result dies. :meth:`unfinished` tells the runner which batches can no longer
-    finish. The client stays the caller's.
+    finish; :meth:`stop_stuck` stops a batch stuck past its time budget by restarting its
+    worker. The client stays the caller's.
 
     Args:
         client: A ``distributed.Client``.
@@ -141,15 +148,19 @@ class DaskExecutor(cf.Executor):
         self._client = client
         self._options = {"pure": False, **options}
         self._tasks: dict[cf.Future[Any], Any] = {}
+        self._sent: dict[cf.Future[Any], float] = {}
         self._lock = threading.Lock()
         self._erred: set[cf.Future[Any]] = set()
         self._no_workers_since: float | None = None
+        #: Threads of workers without a nanny left busy by a stuck batch, by worker address.
+        self._busy: Counter[str] = Counter()
 
     def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> cf.Future[Any]:  # noqa: D102
         task = self._client.submit(fn, *args, **self._options, **kwargs)
         future: cf.Future[Any] = cf.Future()
         with self._lock:
             self._tasks[future] = task
+            self._sent[future] = time.monotonic()
         future.add_done_callback(self._forget)
         task.add_done_callback(functools.partial(_settle, future))
         return future
@@ -158,6 +169,7 @@ class DaskExecutor(cf.Executor):
         """Release the Dask future of a settled one (cancelling its task if it was cancelled)."""
         with self._lock:
             task = self._tasks.pop(future, None)
+            self._sent.pop(future, None)
             self._erred.discard(future)
         if task is not None and future.cancelled():
             task.cancel()
@@ -181,6 +193,82 @@ class DaskExecutor(cf.Executor):
         self._check_workers()
         return gone
 
+    def stop_stuck(self, budgets: Mapping[cf.Future[Any], float]) -> dict[cf.Future[Any], Stuck]:
+        """Cancel the tasks executing longer than their budget (seconds); restart their workers.
+
+        Only tasks sent longer ago than their budget are asked about: one call to the
+        scheduler, which knows since when each worker has been executing each task (from the
+        workers' heartbeats). Each task over its budget is cancelled (so that it never runs
+        again elsewhere) and its worker restarted by its nanny, which frees the worker's
+        thread; a worker without a nanny (``LocalCluster(processes=False)``) cannot be: its
+        thread stays busy, and once all its threads are, it is retired from the cluster, so
+        that no batch waits behind them.
+        """
+        now = time.monotonic()
+        with self._lock:
+            keys = {
+                task.key: future
+                for future, task in self._tasks.items()
+                if future in budgets and now - self._sent[future] >= budgets[future]
+            }
+        if not keys:
+            return {}
+        executing = self._client.run_on_scheduler(_executing_query(), list(keys))
+        stuck: dict[cf.Future[Any], Stuck] = {}
+        for key, (address, elapsed, nanny, threads) in executing.items():
+            future = keys[key]
+            if elapsed < budgets[future] or not future.cancel():  # cancels its task too
+                continue
+            stuck[future] = self._replace(address, elapsed, nanny=nanny, threads=threads)
+        return stuck
+
+    def _replace(self, address: str, elapsed: float, *, nanny: bool, threads: int) -> Stuck:
+        """Free the worker thread a cancelled task keeps busy: restart its worker if it can be."""
+        busy = f"its Dask worker {address}, busy with it for {elapsed:.0f} s"
+        return self._restart(address, busy) if nanny else self._give_up(address, busy, threads)
+
+    def _restart(self, address: str, busy: str) -> Stuck:
+        """Have the worker's nanny replace it; stopped once the old worker left the scheduler."""
+        try:
+            status = self._client.restart_workers(
+                [address], timeout=RESTART_TIMEOUT, raise_for_error=False
+            )
+            outcome = status.get(address)
+        except Exception as error:  # the sweep goes on: say why in the run's failure
+            outcome = f"{type(error).__name__}: {error}"
+        if outcome == "OK":
+            return Stuck(stopped=True, how=f"by restarting {busy} (its step never returned)")
+        try:
+            gone = address not in self._client.scheduler_info()["workers"]
+        except Exception:
+            gone = False
+        if gone:  # shut down, but not back in time (or a LocalCluster dropped it)
+            return Stuck(
+                stopped=True,
+                how=f"by restarting {busy} (its step never returned; the restart: {outcome})",
+            )
+        return Stuck(
+            stopped=False,
+            how=f"{GIVEN_UP}: restarting {busy}, did not succeed ({outcome}), so that "
+            "worker's thread may stay busy with it",
+        )
+
+    def _give_up(self, address: str, busy: str, threads: int) -> Stuck:
+        """A worker without a nanny: its thread stays busy; retire it once none is free."""
+        self._busy[address] += 1
+        retired = ""
+        if self._busy[address] >= threads:  # no thread of it left: nothing may queue there
+            try:
+                self._client.retire_workers([address])
+                retired = ", and the worker, with no thread left free, was retired"
+            except Exception as error:
+                retired = f"; retiring the worker failed ({type(error).__name__}: {error})"
+        return Stuck(
+            stopped=False,
+            how=f"{GIVEN_UP}: {busy}, has no nanny to restart it, so the worker thread could "
+            f"not be stopped and stays busy with it{retired}",
+        )
+
     def _check_workers(self) -> None:
         cluster = getattr(self._client, "cluster", None)
         if cluster is None or len(getattr(cluster, "workers", {}) or {}) > 0:
@@ -203,6 +291,31 @@ class DaskExecutor(cf.Executor):
                     "start a cluster with workers and run again to resume.",
                 )
             )
+
+
+def _executing_query() -> Callable[..., dict[str, tuple[str, float, bool, int]]]:
+    """The scheduler-side question of :meth:`DaskExecutor.stop_stuck`.
+
+    A function made here is pickled by value (cloudpickle), so the scheduler runs it without
+    mesa_batch installed. It reads the scheduler's public state: each task's worker
+    (``TaskState.processing_on``) and how long the worker said it had been executing it
+    (``WorkerState.executing``, as of its last heartbeat, ``WorkerState.last_seen``).
+    """
+
+    def executing(keys: list[str], dask_scheduler: Any) -> dict[str, tuple[str, float, bool, int]]:
+        import time  # noqa: PLC0415 - run on the scheduler
+
+        now = time.time()
+        found = {}
+        for key in keys:
+            task = dask_scheduler.tasks.get(key)
+            worker = None if task is None else task.processing_on
+            if worker is not None and task in worker.executing:
+                elapsed = worker.executing[task] + max(now - worker.last_seen, 0.0)
+                found[key] = (worker.address, elapsed, worker.nanny is not None, worker.nthreads)
+        return found
+
+    return executing
 
 
 def _settle(future: cf.Future[Any], task: Any) -> None:

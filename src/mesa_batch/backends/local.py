@@ -18,9 +18,10 @@ multi-threaded, where fork is unsafe (Python 3.12 warns about it); so workers ar
 from __future__ import annotations
 
 import concurrent.futures as cf
+import dataclasses
 import signal
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Final
 
 from mesa_batch.config import RunConfiguration
@@ -34,12 +35,27 @@ __all__ = [
     "ExecutorBackend",
     "ProcessPoolBackend",
     "SerialBackend",
+    "Stuck",
     "cpu_count",
     "local_pool",
 ]
 
 #: Seconds an idle pool worker waits for more work before exiting.
 IDLE_TIMEOUT: Final = 60
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class Stuck:
+    """How a batch that ran past its time budget was stopped (see :meth:`Backend.stop_stuck`).
+
+    Attributes:
+        stopped: Whether its worker was stopped (restarted), so that the batch's runs can be
+            sent again; False when the worker could not be stopped and stays busy with it.
+        how: How, completing "... was stopped": e.g. "by restarting its Dask worker ...".
+    """
+
+    stopped: bool
+    how: str
 
 
 class Backend(ABC):
@@ -76,6 +92,16 @@ class Backend(ABC):
         Called now and then while the runner waits, so that it never waits on a batch whose
         task is already gone (a Dask task that erred, say, but whose future never settled).
         Raise when no batch can finish any more (e.g. no worker is left).
+        """
+        return {}
+
+    def stop_stuck(self, budgets: Mapping[Any, float]) -> dict[Any, Stuck]:
+        """Stop the pending batches that have run longer than their budget; say how (default: none).
+
+        ``budgets`` maps each future to the seconds its batch may take (its runs' time limits
+        plus a grace), counted from when its worker started it. Called now and then while the
+        runner waits, for a batch the time limit in its worker cannot stop (a single call that
+        never returns). Each future returned is cancelled, and its task will not run again.
         """
         return {}
 
@@ -151,6 +177,11 @@ class ExecutorBackend(Backend):
         """Ask the executor, if it can tell (:class:`~mesa_batch.backends.DaskExecutor`)."""
         check = getattr(self.executor, "unfinished", None)
         return {} if check is None else dict(check(futures))
+
+    def stop_stuck(self, budgets: Mapping[Any, float]) -> dict[Any, Stuck]:
+        """Ask the executor, if it can (:class:`~mesa_batch.backends.DaskExecutor`)."""
+        stop = getattr(self.executor, "stop_stuck", None)
+        return {} if stop is None else dict(stop(budgets))
 
     def recover(self) -> None:
         """An executor passed in cannot be replaced: stop the sweep."""
