@@ -389,9 +389,9 @@ class BatchRunner:
             return None
         if (self.store / "store.json").exists():
             return None
-        workers = min(self.number_processes or cpu_count(), len(self.configurations))
         if self.number_processes is None and self._in_process:
             return None  # adaptive: this process first (AdaptiveBackend)
+        workers = min(self.number_processes or cpu_count(), len(self.configurations))
         if workers < 2 and self._in_process:
             return None
         backend = local_pool(workers, run_timeout=self.run_timeout)
@@ -404,10 +404,10 @@ class BatchRunner:
             return ExecutorBackend(
                 self.executor, executor_workers(self.executor), run_timeout=limit
             )
+        if self.number_processes is None and runs > 1 and self._in_process:
+            return AdaptiveBackend(runs, run_timeout=limit)
         workers = self.number_processes or cpu_count()
         workers = min(workers, max(1, runs))
-        if self.number_processes is None and workers > 1 and self._in_process:
-            return AdaptiveBackend(workers, run_timeout=limit)
         if workers == 1 and self._in_process:
             return SerialBackend(run_timeout=limit)
         return local_pool(workers, run_timeout=limit)

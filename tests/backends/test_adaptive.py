@@ -104,7 +104,7 @@ def sizer(batches, latest):
     ],
 )
 def test_the_pool_starts_only_when_the_work_left_pays_for_it(waiting, seconds, batches, starts):
-    backend = AdaptiveBackend(2)
+    backend = AdaptiveBackend(10_000)
     try:
         backend.advise(waiting, sizer(batches, seconds))
         assert (backend._pool is not None) is starts

@@ -32,6 +32,7 @@ from mesa_batch.backends.local import (
     BatchSizer,
     ProcessPoolBackend,
     SerialBackend,
+    cpu_count,
     local_pool,
 )
 from mesa_batch.config import RunConfiguration
@@ -54,19 +55,21 @@ class AdaptiveBackend(Backend):
     """Runs batches in this process, then on every CPU once that pays.
 
     Args:
-        most: The most worker processes (the CPUs, or fewer when there are fewer runs).
+        runs: How many runs the sweep has: the pool has as many workers, at most one per CPU
+            (counted only when a pool is wanted: that needs loky, whose import alone costs
+            more than a sweep of a few tiny runs).
         run_timeout: Seconds each run may take (None: no limit).
         start_cost: Seconds a fresh pool takes to start (see :data:`START_COST`).
     """
 
     def __init__(
         self,
-        most: int,
+        runs: int,
         *,
         run_timeout: float | None = None,
         start_cost: float = START_COST,
     ):
-        self.most = max(1, most)
+        self.runs = max(1, runs)
         self.run_timeout = run_timeout
         self.start_cost = start_cost
         self._serial = SerialBackend(run_timeout=run_timeout)
@@ -74,8 +77,14 @@ class AdaptiveBackend(Backend):
         self._starting: list[cf.Future[int]] = []
         self._ready = False
         self._used: ProcessPoolBackend | None = None
-        if _warm(self.most):  # its workers are up: nothing to wait for
-            self._start(self.most, ready=True)
+        warm = _warm()
+        if warm is not None and warm <= self.runs:  # its workers are up: nothing to wait for
+            self._start(warm, ready=True)
+
+    @property
+    def most(self) -> int:
+        """The most worker processes: one per CPU, or fewer when there are fewer runs."""
+        return min(cpu_count(), self.runs)
 
     # -- where batches go -------------------------------------------------------------------
 
@@ -122,9 +131,11 @@ class AdaptiveBackend(Backend):
         """
         if self._pool is not None or sizer.latest is None or sizer.observed <= SETTLING:
             return
-        saved = sizer.latest * waiting * (1 - 1 / self.most)
-        if saved > self.start_cost:
-            self._start(self.most)
+        if sizer.latest * waiting * 0.5 <= self.start_cost:
+            return  # not even 2 CPUs would pay: no need to count them
+        most = self.most
+        if most > 1 and sizer.latest * waiting * (1 - 1 / most) > self.start_cost:
+            self._start(most)
 
     def submit(  # noqa: D102
         self, batch: Sequence[RunConfiguration], *, task: str, writer: Writer | None
@@ -158,7 +169,8 @@ class AdaptiveBackend(Backend):
             _last_pool[self._pool.workers] = time.monotonic()
 
 
-def _warm(workers: int) -> bool:
-    """Whether an adaptive sweep used a pool of ``workers`` recently enough that it is warm."""
-    used = _last_pool.get(workers)
-    return used is not None and time.monotonic() - used < IDLE_TIMEOUT * 0.8
+def _warm() -> int | None:
+    """The workers of the pool an adaptive sweep used recently enough that it is warm."""
+    now = time.monotonic()
+    fresh = [n for n, used in _last_pool.items() if now - used < IDLE_TIMEOUT * 0.8]
+    return max(fresh, default=None)
