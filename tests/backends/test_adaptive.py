@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import time
 
@@ -111,3 +112,16 @@ def test_the_pool_starts_only_when_the_work_left_pays_for_it(waiting, seconds, b
         assert backend.workers == 1  # batches stay here until the workers have started
     finally:
         backend.close(kill=True)
+
+
+def test_a_sweep_into_a_store_that_moves_to_the_pool_keeps_every_run(tmp_path):
+    store = tmp_path / "store"
+    configs = full_factorial(BusyModel, {"n": range(300), "ms": [20]}, max_steps=1, seed=4)
+    options = {"display_progress": False, "store": store, "reproducibility_checks": 0}
+    results = BatchRunner(configs, None, **options).run()
+    assert results.counts() == {"succeeded": 300, "failed": 0, "pending": 0}
+    assert len(pids(results)) >= 2  # this process first, then the workers
+    again = BatchRunner(configs, None, **options).run()
+    assert again.counts()["succeeded"] == 300
+    starts = [json.loads(line) for line in (store / "status.jsonl").read_text().splitlines()]
+    assert [e["todo"] for e in starts if e["event"] == "start"][-1] == 0
