@@ -309,6 +309,30 @@ def test_run_timeout_on_dask_stops_a_step_that_loops_forever(dask_client):
     assert again.counts()["succeeded"] == 4
 
 
+def timed_sweep(configs, client):
+    """A sweep of ``configs`` on ``client`` with ``run_timeout=1``, one run of which fails."""
+    runner = BatchRunner(configs, executor=client, display_progress=False, run_timeout=1)
+    started = time.monotonic()
+    with pytest.warns(RunFailedWarning, match="1 of 4 runs failed"):
+        results = runner.run()
+    return results, time.monotonic() - started
+
+
+def assert_a_sweep_runs(client, runs):
+    """A sweep of ``runs`` quick runs succeeds on ``client`` (its workers work again)."""
+    again = BatchRunner(manual(HangingModel, [{"n": 1}] * runs, max_steps=3, seed=2),
+                        executor=client, display_progress=False).run()  # fmt: skip
+    assert again.counts()["succeeded"] == runs
+
+
+def assert_the_second_run_timed_out(results, message):
+    """Of 4 runs, the second failed at its time limit with ``message`` (a regex); not the others."""
+    assert list(results.runs["status"]) == ["succeeded", "failed", "succeeded", "succeeded"]
+    (failure,) = results.failures
+    assert (failure.run_id, failure.stage, failure.exception_type) == (1, "timeout", "RunTimeout")
+    assert re.search(message, failure.message)
+
+
 @needs_dask
 def test_run_timeout_on_dask_restarts_a_worker_stuck_in_one_call(dask_client, monkeypatch):
     # an hour's time.sleep: the limit raised in its thread waits for the call to return; past
@@ -316,24 +340,16 @@ def test_run_timeout_on_dask_restarts_a_worker_stuck_in_one_call(dask_client, mo
     monkeypatch.setattr(runner_module, "KILL_GRACE", 3.0)  # a shorter test
     points = [{"n": 1}, {"n": 3}, {"n": 2}, {"n": 1}]
     configs = manual(HangingModel, points, max_steps=3, seed=1)
-    runner = BatchRunner(configs, executor=dask_client, display_progress=False, run_timeout=1)
-    started = time.monotonic()
-    with pytest.warns(RunFailedWarning, match="1 of 4 runs failed"):
-        results = runner.run()
-    assert time.monotonic() - started < 30
-    assert list(results.runs["status"]) == ["succeeded", "failed", "succeeded", "succeeded"]
-    (failure,) = results.failures
-    assert (failure.run_id, failure.stage, failure.exception_type) == (1, "timeout", "RunTimeout")
-    assert re.search(
+    results, seconds = timed_sweep(configs, dask_client)
+    assert seconds < 30
+    assert_the_second_run_timed_out(
+        results,
         r"^the run took longer than run_timeout=1 s and was stopped by restarting its Dask "
         r"worker \S+, busy with it for \d+ s \(its step never returned\)\. If it needs longer",
-        failure.message,
     )
     # the worker came back: the next sweep runs on both
     assert len(dask_client.scheduler_info()["workers"]) == 2
-    again = BatchRunner(manual(HangingModel, [{"n": 1}] * 4, max_steps=3, seed=2),
-                        executor=dask_client, display_progress=False).run()  # fmt: skip
-    assert again.counts()["succeeded"] == 4
+    assert_a_sweep_runs(dask_client, 4)
 
 
 @needs_dask
@@ -352,25 +368,17 @@ def test_run_timeout_on_dask_without_a_nanny_gives_up_on_the_stuck_thread(monkey
         ) as cluster,
         Client(cluster) as client,
     ):
-        runner = BatchRunner(configs, executor=client, display_progress=False, run_timeout=1)
-        started = time.monotonic()
-        with pytest.warns(RunFailedWarning, match="1 of 4 runs failed"):
-            results = runner.run()
-        assert time.monotonic() - started < 11  # before the stuck call returned
-        assert list(results.runs["status"]) == ["succeeded", "failed", "succeeded", "succeeded"]
-        (failure,) = results.failures
-        assert (failure.stage, failure.exception_type) == ("timeout", "RunTimeout")
-        assert re.search(
+        results, seconds = timed_sweep(configs, client)
+        assert seconds < 11  # before the stuck call returned
+        assert_the_second_run_timed_out(
+            results,
             r"^the run took longer than run_timeout=1 s and was stopped only in the sweep, "
             r"which no longer waits for it: its Dask worker \S+, busy with it for \d+ s, has "
             r"no nanny to restart it, so the worker thread could not be stopped and stays busy "
             r"with it, and the worker, with no thread left free, was retired\. If it needs",
-            failure.message,
         )
         assert len(client.scheduler_info()["workers"]) == 1
-        again = BatchRunner(manual(HangingModel, [{"n": 1}] * 2, max_steps=3, seed=2),
-                            executor=client, display_progress=False).run()  # fmt: skip
-        assert again.counts()["succeeded"] == 2
+        assert_a_sweep_runs(client, 2)
 
 
 @backend_missing(bool(HAS_MPI), "mpi4py with an MPI (mpiexec)")

@@ -76,16 +76,21 @@ def test_a_part_of_another_size_or_row_count_is_found_on_open(tmp_path):
     compare_with_uninterrupted(store)
 
 
-def test_a_runs_part_from_another_store_is_left_out(tmp_path):
+def copy_in_another_store(mine, other):
+    """Sweep another model into ``other``; copy its runs and model parts into ``mine``."""
     from tests.models import CounterModel
 
-    mine, other = tmp_path / "mine", tmp_path / "other"
-    sweep(mine)
     sweep(other, full_factorial(CounterModel, {"n": [1, 2]}, max_steps=2, seed=1))
     for part in (other / "runs").glob("*.parquet"):
         shutil.copy(part, mine / "runs" / part.name)
     for part in (other / "data" / "model").glob("*.parquet"):
         shutil.copy(part, mine / "data" / "model" / part.name)
+
+
+def test_a_runs_part_from_another_store_is_left_out(tmp_path):
+    mine, other = tmp_path / "mine", tmp_path / "other"
+    sweep(mine)
+    copy_in_another_store(mine, other)
     results = Results.open(mine)
     assert results.counts() == {"succeeded": RUNS, "failed": 0, "pending": 0}
     assert any("copied in from another store" in note for note in results.notes)

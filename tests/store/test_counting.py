@@ -14,7 +14,7 @@ from mesa_batch.results import state_counts, store_counts
 from mesa_batch.store.counting import count_runs
 from mesa_batch.store.files import read_json
 from tests.models import CrashingModel, FlakyModel
-from tests.store.test_corruption import sweep
+from tests.store.test_corruption import copy_in_another_store, sweep
 from tests.store.test_faults import RUNS
 
 pytestmark = pytest.mark.filterwarnings("ignore::mesa_batch.errors.RunFailedWarning")
@@ -90,15 +90,11 @@ def test_a_batch_recorded_twice_counts_once_from_the_batch_the_reading_keeps(tmp
 
 
 def test_a_damaged_or_foreign_part_is_counted_as_the_whole_reading_counts_it(tmp_path):
-    from tests.models import CounterModel
-
-    store, other = tmp_path / "store", tmp_path / "other"
+    store = tmp_path / "store"
     sweep(store)
-    sweep(other, full_factorial(CounterModel, {"n": [1, 2]}, max_steps=2, seed=1))
-    for part in (other / "runs").glob("*.parquet"):
-        shutil.copy(part, store / "runs" / part.name)
     parts = sorted((store / "data" / "model").glob("*.parquet"), key=lambda p: p.stat().st_size)
     shutil.copy(parts[0], parts[-1])  # another part's rows under this one's name
+    copy_in_another_store(store, tmp_path / "other")
     (store / "runs" / "garbage.parquet").write_bytes(b"PAR1 not really")
     _, counts = assert_counted_alike(store)
     assert counts["pending"] > 0
