@@ -90,7 +90,9 @@ def replicate_until(
         statistic: A function of a run's model rows (a DataFrame ordered by step) returning the
             run's outcome, or a mapping of outcome names to values, instead of the final step.
         number_processes: As for :class:`~mesa_batch.BatchRunner` (also how many runs a round
-            has at least, so that no worker idles).
+            has at least, so that no worker idles); ``None`` runs every round on a pool of
+            every CPU (a round is sized for them, so the pool is not left to pay for itself
+            round by round).
         display_progress: A progress bar per round, or a callback ``f(done, failed, total)``
             counting the runs of every round so far.
         store: A Parquet store: every round is committed to it, the record of the points is
@@ -328,9 +330,14 @@ class _Rounds:
         options = dict(self.options)
         if not first:  # once: the store is replaced and its failed runs retried in the first
             options["retry_failed"] = options["replace_store"] = False
+        # every round is sized for all the workers: with None, a pool of every CPU from the
+        # first round (not BatchRunner's adaptive None, which would judge each round alone)
+        processes = self.number_processes
+        if processes is None and self.executor is None:
+            processes = self.workers
         runner = BatchRunner(
             configs,
-            self.number_processes,
+            processes,
             self._progress(),
             store=self.store,
             executor=self.executor,
