@@ -9,6 +9,7 @@ of milliseconds) is Python's.
 
 from __future__ import annotations
 
+import _signal  # type: ignore[import-not-found]  # loaded at start-up (signal imports enum)
 import sys
 
 #: The exit code of a command stopped by Ctrl-C (128 + SIGINT), as documented in docs/cli.md.
@@ -20,9 +21,33 @@ INTERRUPTED = 130
 EXIT_GRACE = 15.0
 
 
+#: Set when a SIGINT arrived (see :func:`sigint_seen`).
+_SEEN: list[bool] = []
+
+
+def _on_sigint(signum: int, frame: object) -> None:
+    """Python's own Ctrl-C handler (raise KeyboardInterrupt), remembering that it came."""
+    _SEEN.append(True)
+    raise KeyboardInterrupt
+
+
+def sigint_seen() -> bool:
+    """Whether a Ctrl-C reached this command (even one a library turned into something else).
+
+    A library's import can catch the KeyboardInterrupt of a Ctrl-C and raise its own error
+    (numpy: ``ImportError: numpy._core.umath failed to import``), or drop it: the command then
+    still stops as interrupted, not with that error or by running the sweep.
+    """
+    return bool(_SEEN)
+
+
 def main() -> None:
     """Run the command line; a Ctrl-C while it loads (or after it returns) exits 130 quietly."""
     reported = False
+    try:  # noqa: SIM105 - contextlib is not loaded yet: nothing imported before the handler
+        _signal.signal(_signal.SIGINT, _on_sigint)
+    except ValueError:  # not the main thread (a test calling main): Python's handler stays
+        pass
     try:
         from mesa_batch import cli  # noqa: PLC0415 - inside the try
 
@@ -32,6 +57,14 @@ def main() -> None:
             reported = cli.reported_interruption
     except KeyboardInterrupt:
         _say_interrupted()
+        _end_within_grace()
+        raise SystemExit(INTERRUPTED) from None
+    except Exception:
+        if not sigint_seen():
+            raise
+        # a Ctrl-C turned into another error on its way (see sigint_seen): still a Ctrl-C
+        if not reported:
+            _say_interrupted()
         _end_within_grace()
         raise SystemExit(INTERRUPTED) from None
     except SystemExit as stop:

@@ -26,7 +26,7 @@ from rich.progress import (
 from rich.table import Table
 from typer.core import TyperCommand
 
-from mesa_batch._entry import not_started
+from mesa_batch._entry import not_started, sigint_seen
 from mesa_batch.errors import MesaBatchError
 
 OK, FAILED_RUNS, USAGE, INTERRUPTED = 0, 1, 2, 130
@@ -128,7 +128,11 @@ def _load(
             read(loaded)
         configs = experiment.configurations(loaded, file, seed=seed)
     except MesaBatchError as error:
+        if sigint_seen():  # a Ctrl-C while the model imported: not a bad model path
+            raise KeyboardInterrupt from None
         raise _fail(str(error)) from None
+    if sigint_seen():  # a Ctrl-C some import caught and dropped: still a Ctrl-C
+        raise KeyboardInterrupt
     return loaded, configs
 
 
