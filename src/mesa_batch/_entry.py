@@ -56,24 +56,26 @@ def main() -> None:
         finally:
             reported = cli.reported_interruption
     except KeyboardInterrupt:
-        _say_interrupted()
-        _end_within_grace()
+        _interrupted(say=True)
         raise SystemExit(INTERRUPTED) from None
     except Exception:
         if not sigint_seen():
             raise
         # a Ctrl-C turned into another error on its way (see sigint_seen): still a Ctrl-C
-        if not reported:
-            _say_interrupted()
-        _end_within_grace()
+        _interrupted(say=not reported)
         raise SystemExit(INTERRUPTED) from None
     except SystemExit as stop:
         # typer turns a Ctrl-C outside the commands' own handling into a silent exit 130
         if stop.code == INTERRUPTED:
-            if not reported:
-                _say_interrupted()
-            _end_within_grace()
+            _interrupted(say=not reported)
         raise
+
+
+def _interrupted(*, say: bool) -> None:
+    """An interrupted command: its one line (unless the command said it), then a bounded exit."""
+    if say:
+        _say_interrupted()
+    _end_within_grace()
 
 
 def _end_within_grace() -> None:

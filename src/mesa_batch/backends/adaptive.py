@@ -5,8 +5,8 @@ started for a sweep of a few seconds can make it slower than running it in the c
 process. :class:`AdaptiveBackend` starts with what costs nothing — the calling process — and
 measures run times on it.
 The runner tells it, before each batch, how many runs are still waiting and how long the
-last batch's runs took (:meth:`AdaptiveBackend.advise`); it starts the pool of every CPU only when the work
-left would save more than the workers' start on them::
+last batch's runs took (:meth:`AdaptiveBackend.advise`); it starts the pool of every CPU only
+when the work left would save more than the workers' start on them::
 
     seconds per run (the last batch's) x waiting x (1 - 1 / cpus) > START_COST
 
@@ -75,7 +75,7 @@ class AdaptiveBackend(Backend):
         self._serial = SerialBackend(run_timeout=run_timeout)
         self._pool: ProcessPoolBackend | None = None
         self._starting: list[cf.Future[int]] = []
-        self._ready = False
+        #: The pool once its workers have started (batches go to it): None before.
         self._used: ProcessPoolBackend | None = None
         warm = _warm()
         if warm is not None and warm <= self.runs:  # its workers are up: nothing to wait for
@@ -95,16 +95,14 @@ class AdaptiveBackend(Backend):
         """
         self._pool = local_pool(workers, run_timeout=self.run_timeout)
         self._starting = [] if ready else self._pool.warm_up()
-        self._ready = ready
         if ready:
             self._used = self._pool
 
     def _current(self) -> Backend:
         """The backend the next batch goes to."""
-        if self._pool is not None and not self._ready:
-            self._ready = all(future.done() for future in self._starting)
-            if self._ready:
-                self._used = self._pool
+        started = self._pool is not None and all(f.done() for f in self._starting)
+        if self._used is None and started:
+            self._used = self._pool
         return self._serial if self._used is None else self._used
 
     @property

@@ -33,7 +33,7 @@ from mesa_batch.store.reader import (
     runs_part_tables,
     session_of,
 )
-from mesa_batch.store.records import PLAN_FORMAT
+from mesa_batch.store.records import plan_version_2
 
 __all__ = ["count_runs"]
 
@@ -91,7 +91,7 @@ def _plan_parts(root: pathlib.Path) -> list[tuple[pathlib.Path, int]] | None:
             schema = metadata.schema.to_arrow_schema()
         except (OSError, pa.ArrowException):
             continue  # unreadable: the whole reading skips it too
-        if (schema.metadata or {}).get(PLAN_FORMAT[0]) != PLAN_FORMAT[1]:
+        if not plan_version_2(schema):
             return None  # version 1: its rows are upgraded by the whole reading
         if not {"run_id", "key"} <= set(schema.names):
             return None

@@ -32,7 +32,7 @@ from mesa_batch.errors import StoreConflictError, problem
 from mesa_batch.outcomes import Status
 from mesa_batch.store.encoding import decode_parameters, dumps, encode, loads
 from mesa_batch.store.files import file_digest, open_no_follow, read_json, table_name
-from mesa_batch.store.records import PLAN_FORMAT, design_from_record
+from mesa_batch.store.records import design_from_record, plan_version_2
 from mesa_batch.store.unify import conform, decode_frame, target_types
 from mesa_batch.store.writer import RUN_FIELDS, part_names
 
@@ -515,7 +515,7 @@ def read_plan(root: pathlib.Path, columns: Sequence[str] = PLAN_COLUMNS) -> pd.D
     for path in _parts(root / "plan"):
         try:
             schema = pq.read_schema(path)
-            version2 = (schema.metadata or {}).get(PLAN_FORMAT[0]) == PLAN_FORMAT[1]
+            version2 = plan_version_2(schema)
             wanted = [c for c in columns if c in schema.names]
             if not version2 and "parameters" in columns and "parameters" in schema.names:
                 wanted.append("parameters")

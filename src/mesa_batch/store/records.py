@@ -29,11 +29,19 @@ __all__ = [
     "design_record",
     "import_path",
     "plan_table",
+    "plan_version_2",
     "reporters_from_text",
 ]
 
 #: The schema metadata key and value that mark a plan part of store format version 2.
 PLAN_FORMAT: Final = (b"mesa_batch.plan", b"2")
+
+
+def plan_version_2(schema: Any) -> bool:
+    """Whether a plan part's Arrow schema is that of format version 2 (its metadata says so)."""
+    return bool((schema.metadata or {}).get(PLAN_FORMAT[0]) == PLAN_FORMAT[1])
+
+
 #: An import path the store may name: ``package.module:Qual.Name``, identifiers only.
 IMPORT_PATH: Final = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$")
 
