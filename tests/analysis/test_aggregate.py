@@ -181,6 +181,10 @@ def test_unknown_outcome_parameter_table_and_method(wealth):
         ConfigurationError, match=r"by must name parameters of the sweep .*received 'size'"
     ):
         aggregate(memory, "Gini", by=["size"])
+    with pytest.raises(
+        ConfigurationError, match=r"by must name at least one parameter; received \[\]"
+    ):
+        aggregate(memory, "Gini", by=[])
     with pytest.raises(ConfigurationError, match="table must be one of the sweep's data tables"):
         aggregate(memory, "Gini", table="agent")
     with pytest.raises(

@@ -13,6 +13,7 @@ from mesa_batch import BatchRunner, Results, full_factorial
 from mesa_batch.results import state_counts, store_counts
 from mesa_batch.store.counting import count_runs
 from mesa_batch.store.files import read_json
+from tests.analysis.test_lean import assert_analysed_alike
 from tests.models import CrashingModel, FlakyModel
 from tests.store.test_corruption import copy_in_another_store, sweep
 from tests.store.test_faults import RUNS
@@ -25,7 +26,10 @@ def sessions(store):
 
 
 def assert_counted_alike(store, *, lean=True):
-    """count_runs (unless it gives up), store_counts and the whole reading agree, per session."""
+    """count_runs (unless it gives up), store_counts and the whole reading agree, per session.
+
+    So do the analyses of the store's path (read the same lean way) and of its ``Results``.
+    """
     results = Results.open(store)
     for session in [None, *sessions(store)]:
         whole = state_counts(store, session=session)
@@ -37,6 +41,7 @@ def assert_counted_alike(store, *, lean=True):
         assert store_counts(store, session=session) == whole
         assert whole[0] == len(results.runs)
         assert {k: v for k, v in whole[1].items() if k != "session"} == results.counts()
+    assert_analysed_alike(store, lean=lean)
     return whole
 
 

@@ -24,7 +24,20 @@ from mesa_batch.results import Results
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["RunValues", "as_results", "check_parameters", "final_values", "run_table", "values"]
+    from mesa_batch.analysis._lean import LeanSource
+
+    #: What the analyses read: a ``Results``, or a store read leanly.
+    Source = Results | LeanSource
+
+__all__ = [
+    "RunValues",
+    "as_results",
+    "as_source",
+    "check_parameters",
+    "final_values",
+    "run_table",
+    "values",
+]
 
 #: The columns of a data table that are not outcomes.
 INDEX_COLUMNS = ("run_id", "step", "agent_id", "agent_type")
@@ -46,7 +59,21 @@ def as_results(results: Results | str | os.PathLike[str]) -> Results:
     )
 
 
-def run_table(results: Results) -> pd.DataFrame:
+def as_source(results: Results | str | os.PathLike[str]) -> Results | LeanSource:
+    """What an aggregate reads: a store path read leanly where it can be, else a ``Results``.
+
+    See :mod:`mesa_batch.analysis._lean`: the lean reading gives the same values.
+    """
+    from mesa_batch.analysis._lean import lean_source  # noqa: PLC0415
+
+    if isinstance(results, str | os.PathLike) and not isinstance(results, Results):
+        lean = lean_source(pathlib.Path(results))
+        if lean is not None:
+            return lean
+    return as_results(results)
+
+
+def run_table(results: Source) -> pd.DataFrame:
     """The runs with what grouping needs: ids, status, point, design and the parameters.
 
     From a store, only those are read (not the seeds, keys, times and failures of ``runs``).
@@ -54,7 +81,7 @@ def run_table(results: Results) -> pd.DataFrame:
     return results._run_table()  # the lean part of Results.runs, for analyses
 
 
-def check_parameters(results: Results, names: Sequence[str], what: str) -> list[str]:
+def check_parameters(results: Source, names: Sequence[str], what: str) -> list[str]:
     """Check that ``names`` are parameters of the sweep; return them as a list."""
     known = results.parameter_names
     names = [names] if isinstance(names, str) else list(names)
@@ -87,7 +114,7 @@ class RunValues:
 
 
 def values(
-    results: Results, table: str, outcome: str, *, last: bool = False, upto: int | None = None
+    results: Source, table: str, outcome: str, *, last: bool = False, upto: int | None = None
 ) -> RunValues:
     """Read one outcome per run and step, reducing each piece as it is read.
 
@@ -118,10 +145,14 @@ def values(
         run = piece.column("run_id").to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
         step = piece.column("step").to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
         value = _floats(column, table, outcome)
-        count = (~np.isnan(value)).astype(np.int64)
         if upto is not None:
             keep = step <= upto
-            run, step, value, count = run[keep], step[keep], value[keep], count[keep]
+            run, step, value = run[keep], step[keep], value[keep]
+        quick = _last_rows(run, step, value) if last else None
+        if quick is not None:
+            parts.append(quick)
+            continue
+        count = (~np.isnan(value)).astype(np.int64)
         part = _sorted(_reduce(run, step, np.where(count > 0, value, 0.0), count))
         parts.append(_last(part) if last else part)
     if not seen:
@@ -132,6 +163,26 @@ def values(
     with np.errstate(invalid="ignore", divide="ignore"):
         value = np.where(count > 0, total / np.maximum(count, 1), np.nan)
     return RunValues(run_id=run, step=step, value=value)
+
+
+def _last_rows(
+    run: np.ndarray, step: np.ndarray, value: np.ndarray
+) -> tuple[np.ndarray, ...] | None:
+    """Each run's row at its last step, where every run and step has one row, in order.
+
+    A model table's piece is so (one row per run and collected step, run by run, step by
+    step): its last rows are found by comparing neighbours, with no array of the piece's
+    length but flags. None for anything else (e.g. an agent table: several rows per step).
+    """
+    if not len(run):
+        return None
+    same = run[1:] == run[:-1]
+    if not ((run[1:] > run[:-1]) | (same & (step[1:] > step[:-1]))).all():
+        return None
+    ends = np.append(np.flatnonzero(~same), len(run) - 1)
+    found = value[ends]
+    known = ~np.isnan(found)
+    return run[ends], step[ends], np.where(known, found, 0.0), known.astype(np.int64)
 
 
 def _reduce(
@@ -197,7 +248,7 @@ def _as_float(column: Any, table: str, outcome: str) -> Any:
     )
 
 
-def final_values(results: Results, table: str, outcome: str, at: str | int = "final") -> Any:
+def final_values(results: Source, table: str, outcome: str, at: str | int = "final") -> Any:
     """Each run's outcome at its last collected step (or its last step at or before ``at``).
 
     Returns:
@@ -209,7 +260,7 @@ def final_values(results: Results, table: str, outcome: str, at: str | int = "fi
     return pd.Series(found.value, index=pd.Index(found.run_id, name="run_id"), name=outcome)
 
 
-def check_table(results: Results, table: str) -> None:
+def check_table(results: Source, table: str) -> None:
     """Check that ``table`` is a data table of the sweep (not ``runs``)."""
     names = results.tables[1:]
     if table not in names:
@@ -223,7 +274,7 @@ def check_table(results: Results, table: str) -> None:
         )
 
 
-def _unknown(results: Results, table: str, outcome: str) -> ConfigurationError:
+def _unknown(results: Source, table: str, outcome: str) -> ConfigurationError:
     first = next(results.scan(table), None)
     columns = [] if first is None else [c for c in first.column_names if c not in INDEX_COLUMNS]
     return ConfigurationError(

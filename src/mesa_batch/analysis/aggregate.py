@@ -28,7 +28,7 @@ import numpy as np
 from mesa_batch.analysis._data import (
     INDEX_COLUMNS,
     RunValues,
-    as_results,
+    as_source,
     check_parameters,
     check_table,
     failed,
@@ -49,6 +49,7 @@ from mesa_batch.errors import ConfigurationError, problem
 if TYPE_CHECKING:
     import pandas as pd
 
+    from mesa_batch.analysis._data import Source
     from mesa_batch.results import Results
 
 __all__ = ["STATISTICS", "aggregate", "final"]
@@ -84,20 +85,20 @@ def final(
         >>> list(rows.columns[:3]), len(rows)
         (['run_id', 'point', 'iteration'], 4)
     """
-    results = as_results(results)
-    check_table(results, table)
+    source = as_source(results)
+    check_table(source, table)
     if outcomes is None:
-        outcomes = outcome_columns(results, table)
+        outcomes = outcome_columns(source, table)
     names = [outcomes] if isinstance(outcomes, str) else list(outcomes)
-    runs = succeeded(run_table(results))
-    frame = runs[["run_id", "point", "iteration", *results.parameter_names]].reset_index(drop=True)
+    runs = succeeded(run_table(source))
+    frame = runs[["run_id", "point", "iteration", *source.parameter_names]].reset_index(drop=True)
     for name in names:
-        found = final_values(results, table, name)
+        found = final_values(source, table, name)
         frame[name] = found.reindex(frame["run_id"].to_numpy()).to_numpy()
     return frame
 
 
-def outcome_columns(results: Results, table: str) -> list[str]:
+def outcome_columns(results: Source, table: str) -> list[str]:
     """The outcome columns of a table (read from its first piece)."""
     first = next(results.scan(table), None)
     return [] if first is None else [c for c in first.column_names if c not in INDEX_COLUMNS]
@@ -160,25 +161,25 @@ def aggregate(
         >>> list(table.columns)
         ['point', 'n (parameter)', 'n', 'mean', 'std', 'sem', 'ci_low', 'ci_high', 'n_failed']
     """
-    results = as_results(results)
+    source = as_source(results)
     confidence = check_confidence(confidence)
     interval = interval_method(method)
-    check_table(results, table)
+    check_table(source, table)
     at = _check_at(at)
-    runs = run_table(results)
-    groups = Groups.of(results, runs, by)
+    runs = run_table(source)
+    groups = Groups.of(source, runs, by)
     groups.check_replications(confidence)
     rng = np.random.default_rng(seed)
     done = succeeded(runs)
     codes = groups.codes[runs["run_id"].isin(done["run_id"]).to_numpy()]
     if at == "all":
         frame = _per_step(
-            values(results, table, outcome), done, codes, groups, confidence=confidence,
+            values(source, table, outcome), done, codes, groups, confidence=confidence,
             interval=interval, rng=rng,
             carry_forward=carry_forward,
         )  # fmt: skip
     else:
-        found = final_values(results, table, outcome, at)
+        found = final_values(source, table, outcome, at)
         x = found.reindex(done["run_id"].to_numpy()).to_numpy(dtype=float)
         stats = summarize(codes, x, groups.count, confidence=confidence, interval=interval, rng=rng)
         frame = groups.head.assign(**stats, n_failed=groups.failed)
@@ -217,16 +218,27 @@ class Groups:
         self.failed = np.bincount(codes[is_failed], minlength=self.count)
 
     @classmethod
-    def of(cls, results: Results, runs: pd.DataFrame, by: str | Sequence[str] | None) -> Groups:
+    def of(cls, results: Source, runs: pd.DataFrame, by: str | Sequence[str] | None) -> Groups:
         """Group by design point (``by=None``) or by the ``by`` parameters."""
+        import pandas as pd  # noqa: PLC0415
+
         if by is None:
             keys = ["design", "point"] if runs["design"].nunique() > 1 else ["point"]
             extra = [c for c in results.parameter_names if c not in keys]
         else:
             keys = check_parameters(results, by, "by")
             extra = []
+            if not keys:
+                raise ConfigurationError(
+                    problem(
+                        "by",
+                        "must name at least one parameter",
+                        by,
+                        "Pass by=None to group by design point, or name parameters.",
+                    )
+                )
         try:
-            grouped = runs.groupby(keys, sort=True, dropna=False)
+            grouped = runs.groupby(keys, sort=True, dropna=False, observed=True)
             codes = grouped.ngroup().to_numpy()
             head = grouped[extra].first().reset_index() if extra else grouped.size().reset_index()
         except TypeError as error:  # unhashable or unorderable parameter values
@@ -234,6 +246,9 @@ class Groups:
                 problem("by", "must name parameters with orderable, hashable values", keys)
             ) from error
         head = head[[*keys, *extra]]
+        for name in head.columns:  # a store's design ids, read as a dictionary: as text
+            if isinstance(head[name].dtype, pd.CategoricalDtype):
+                head[name] = head[name].to_numpy()
         head.columns = [_shown(c) for c in head.columns]
         return cls(head, codes, runs, [_shown(c) for c in keys])
 

@@ -16,6 +16,7 @@ returns None: the caller then reads the store the whole way, which repairs what 
 
 from __future__ import annotations
 
+import dataclasses
 import pathlib
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
@@ -35,7 +36,7 @@ from mesa_batch.store.reader import (
 )
 from mesa_batch.store.records import plan_version_2
 
-__all__ = ["count_runs"]
+__all__ = ["Resolved", "count_runs", "resolve_runs"]
 
 #: The length of a run key (a 16-byte digest in hex): keys are compared as fixed-width bytes.
 KEY_WIDTH: Final = 32
@@ -56,12 +57,83 @@ def count_runs(
         The planned runs and ``{"succeeded", "failed", "pending"}`` (and ``"session"``), or
         None when the plan and the runs parts disagree (see the module's description).
     """
+    resolved = resolve_runs(root, meta)
+    if resolved is None:
+        return None
+    counts = {
+        "succeeded": len(resolved.succeeded),
+        "failed": len(resolved.failed),
+        "pending": len(resolved.ids) - len(resolved.succeeded) - len(resolved.failed),
+    }
+    if session is not None:
+        ours = np.array([session_of(name) == session for name in resolved.names], bool)
+        found = ours[resolved.succeeded_from].sum() + ours[resolved.failed_from].sum()
+        counts["session"] = int(found)
+    return len(resolved.ids), counts
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Resolved:
+    """Each planned run's outcome, decided as ``read_state`` decides it, in numpy.
+
+    See :func:`resolve_runs`.
+
+    Attributes:
+        ids: Every planned run id, sorted.
+        succeeded: The runs that succeeded in a committed batch, sorted.
+        succeeded_from: The index into ``names`` of the batch each success is read from.
+        failed: The runs whose latest record is a failure (and that never succeeded), sorted.
+        failed_from: The index into ``names`` of the batch (or log entry) of each failure.
+        names: The batch id of each index (runs parts in the order read, then logged failures).
+        batches: Per data table, its committed, sound parts and the batch of each.
+        recorded: How many succeeded rows each batch's runs part has.
+        checks: The checks each batch recorded of its parts (empty for a batch without).
+        plan: The plan columns asked for, one row per run of ``ids`` (an Arrow table).
+    """
+
+    ids: np.ndarray
+    succeeded: np.ndarray
+    succeeded_from: np.ndarray
+    failed: np.ndarray
+    failed_from: np.ndarray
+    names: list[str]
+    batches: dict[str, dict[pathlib.Path, str]]
+    recorded: dict[str, int]
+    checks: dict[str, dict[str, Any]]
+    plan: Any = None
+
+    def contributions(self) -> dict[str, np.ndarray]:
+        """The runs each batch is the outcome of (the rows its data parts give), by batch id."""
+        order = np.argsort(self.succeeded_from, kind="stable")
+        ids, sources = self.succeeded[order], self.succeeded_from[order]
+        starts = np.flatnonzero(np.r_[True, sources[1:] != sources[:-1]]) if len(ids) else ids
+        ends = [*starts[1:].tolist(), len(ids)]
+        return {
+            self.names[int(sources[a])]: ids[a:b]
+            for a, b in zip(starts.tolist(), ends, strict=True)
+        }
+
+
+def resolve_runs(
+    root: pathlib.Path, meta: Mapping[str, Any], *, plan_columns: Sequence[str] = ()
+) -> Resolved | None:
+    """Each planned run's outcome, reading only the plan's and the runs parts' ids and keys.
+
+    Args:
+        root: The store directory.
+        meta: Its ``store.json``, read and its format checked.
+        plan_columns: Other plan columns to read on the way (:attr:`Resolved.plan`).
+
+    Returns:
+        The outcomes, or None when the plan and the runs parts disagree (see the module's
+        description): the whole reading then decides.
+    """
     import pyarrow as pa  # noqa: PLC0415
 
-    plan = _plan(root)
+    plan = _plan(root, plan_columns)
     if plan is None:
         return None
-    ids, keys = plan
+    ids, keys, columns = plan
     found = _Found([], [], sessions=_sessions(meta))
     batch_parts: dict[str, list[str]] = {}
     read: list[tuple[str, np.ndarray, np.ndarray, np.ndarray]] = []
@@ -72,15 +144,18 @@ def count_runs(
         read.append((batch, *rows))
         del table
         pa.default_memory_pool().release_unused()  # the part's pages, decoded and dropped
-    _, complete = _data_parts(root, batch_parts, found, verify=False)
+    batches, complete = _data_parts(root, batch_parts, found, verify=False)
     logged = _logged_failures(root, ids, keys)
     if logged is None:
         return None
-    return _count(len(ids), read, complete, logged, session)
+    resolved = _resolve(ids, read, complete, logged, batches=batches, checks=found.checks)
+    return dataclasses.replace(resolved, plan=columns)
 
 
-def _plan_parts(root: pathlib.Path) -> list[tuple[pathlib.Path, int]] | None:
-    """The plan parts and their row counts; None if one is not a version-2 part with keys."""
+def _plan_parts(
+    root: pathlib.Path, columns: Sequence[str] = ("run_id", "key")
+) -> list[tuple[pathlib.Path, int]] | None:
+    """The plan parts and their row counts; None if one is not version 2 or lacks a column."""
     import pyarrow as pa  # noqa: PLC0415
     import pyarrow.parquet as pq  # noqa: PLC0415
 
@@ -93,28 +168,43 @@ def _plan_parts(root: pathlib.Path) -> list[tuple[pathlib.Path, int]] | None:
             continue  # unreadable: the whole reading skips it too
         if not plan_version_2(schema):
             return None  # version 1: its rows are upgraded by the whole reading
-        if not {"run_id", "key"} <= set(schema.names):
+        if not set(columns) <= set(schema.names):
             return None
         parts.append((path, metadata.num_rows))
     return parts
 
 
-def _plan(root: pathlib.Path) -> tuple[np.ndarray, np.ndarray] | None:
-    """The plan's run ids (sorted) and keys (fixed-width bytes), if both are unique."""
+def _plan(
+    root: pathlib.Path, extra: Sequence[str] = ()
+) -> tuple[np.ndarray, np.ndarray, Any] | None:
+    """The plan's run ids (sorted) and keys (fixed-width bytes), if both are unique.
+
+    Args:
+        root: The store directory.
+        extra: Other plan columns to read with them (text of :data:`DICTIONARY` as
+            dictionaries).
+
+    Returns:
+        The ids, the keys, and the ``extra`` columns in the ids' order (an Arrow table, None
+        without ``extra``); None where a part is version 1, lacks a column or changed.
+    """
     import pyarrow as pa  # noqa: PLC0415
     import pyarrow.parquet as pq  # noqa: PLC0415
 
-    files = _plan_parts(root)
+    files = _plan_parts(root, ("run_id", "key", *extra))
     if files is None:
         return None
     # filled part by part: one copy of the keys (not the parts' and then their join)
     total = sum(rows for _, rows in files)
     ids = np.empty(total, np.int64)
     keys = np.empty(total, f"S{KEY_WIDTH}")
+    others = []
     filled = 0
+    dictionary = [c for c in DICTIONARY if c in extra] or None
     for path, rows in files:
         try:
-            table = pq.ParquetFile(path, pre_buffer=False).read(columns=["run_id", "key"])
+            file = pq.ParquetFile(path, pre_buffer=False, read_dictionary=dictionary)
+            table = file.read(columns=["run_id", "key", *extra])
         except (OSError, pa.ArrowException):
             continue
         if table.num_rows != rows or filled + rows > total:
@@ -126,17 +216,46 @@ def _plan(root: pathlib.Path) -> tuple[np.ndarray, np.ndarray] | None:
         ids[filled : filled + len(run_ids)] = run_ids
         keys[filled : filled + len(run_ids)] = part_keys
         filled += len(run_ids)
+        if extra:
+            others.append(table.select(list(extra)).replace_schema_metadata(None))
         del table, part_keys, run_ids
         pa.default_memory_pool().release_unused()
-    ids, keys = ids[:filled], keys[:filled]
+    joined = _joined(others) if extra else None
+    if extra and (joined is None or joined.num_rows != filled):
+        return None
+    return _ordered(ids[:filled], keys[:filled], joined)
+
+
+def _ordered(ids: np.ndarray, keys: np.ndarray, columns: Any) -> tuple[Any, ...] | None:
+    """Plan rows sorted by run id; None if an id or a key is planned twice."""
+    import pyarrow as pa  # noqa: PLC0415
+
     if len(ids) and not (ids[1:] > ids[:-1]).all():
         order = np.argsort(ids, kind="stable")
         ids, keys = ids[order], keys[order]
         if not (ids[1:] > ids[:-1]).all():
             return None  # an id planned twice
+        if columns is not None:
+            columns = columns.take(pa.array(order))
     if not _unique(keys):
         return None  # a key planned twice: the whole reading keeps its first planning
-    return ids, keys
+    return ids, keys, columns
+
+
+#: Plan columns read as dictionaries when asked for: the same text on many runs.
+DICTIONARY: Final = ("design", "parameters")
+
+
+def _joined(tables: Sequence[Any]) -> Any:
+    """Plan parts' columns as one table (dictionaries unified), or None if no type holds them."""
+    import pyarrow as pa  # noqa: PLC0415
+
+    if not tables:
+        return None
+    try:
+        return pa.concat_tables(tables, promote_options="permissive").unify_dictionaries()
+    except pa.ArrowException:
+        return None
 
 
 def _fixed_keys(column: Any) -> np.ndarray | None:
@@ -257,14 +376,16 @@ def _logged_failures(
     return logged
 
 
-def _count(
-    total: int,
+def _resolve(
+    ids: np.ndarray,
     read: Sequence[tuple[str, np.ndarray, np.ndarray, np.ndarray]],
     complete: set[str],
     logged: Sequence[tuple[int, str]],
-    session: str | None,
-) -> tuple[int, dict[str, int]]:
-    """The counts :func:`~mesa_batch.store.reader.read_state` gives, outcomes deduplicated by id.
+    *,
+    batches: dict[str, dict[pathlib.Path, str]],
+    checks: dict[str, dict[str, Any]],
+) -> Resolved:
+    """The outcomes :func:`~mesa_batch.store.reader.read_state` decides, deduplicated by id.
 
     A run succeeded when a committed batch (in ``complete``) recorded its success (the first
     such batch by id is its outcome); else it failed when a batch or the log recorded its
@@ -273,7 +394,9 @@ def _count(
     no_ids, no_batches = np.empty(0, np.int64), np.empty(0, np.int32)
     good_ids, good_batch, bad_ids, bad_batch = [no_ids], [no_batches], [no_ids], [no_batches]
     names = [batch for batch, *_ in read] + [batch for _, batch in logged]
+    recorded: dict[str, int] = {}
     for index, (batch, run_ids, succeeded, failed) in enumerate(read):
+        recorded[batch] = recorded.get(batch, 0) + int(succeeded.sum())
         if batch in complete:
             good_ids.append(run_ids[succeeded])
             good_batch.append(np.full(int(succeeded.sum()), index, np.int32))
@@ -285,16 +408,18 @@ def _count(
     good, good_from = _first_by_id(np.concatenate(good_ids), np.concatenate(good_batch), names)
     bad, bad_from = _last_by_id(np.concatenate(bad_ids), np.concatenate(bad_batch))
     keep = ~np.isin(bad, good, assume_unique=True)
-    bad, bad_from = bad[keep], bad_from[keep]
-    counts = {
-        "succeeded": len(good),
-        "failed": len(bad),
-        "pending": total - len(good) - len(bad),
-    }
-    if session is not None:
-        ours = np.array([session_of(name) == session for name in names], bool)
-        counts["session"] = int(ours[good_from].sum() + ours[bad_from].sum())
-    return total, counts
+    order = np.argsort(good, kind="stable")
+    return Resolved(
+        ids=ids,
+        succeeded=good[order],
+        succeeded_from=good_from[order],
+        failed=bad[keep],
+        failed_from=bad_from[keep],
+        names=names,
+        batches=batches,
+        recorded=recorded,
+        checks=checks,
+    )
 
 
 def _first_by_id(
