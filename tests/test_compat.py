@@ -345,3 +345,25 @@ def test_differences_a_reporter_that_is_always_none_is_left_out(mesa_batch_run):
     actual = batch_run(SilentReporterModel, {"n": 1}, **settings)
     assert expected == [{**row, "Nothing": None} for row in actual]
     assert "Nothing" not in actual[0]
+
+
+@pytest.mark.parametrize("split", [False, True])
+def test_rows_are_found_per_run_and_step_whether_or_not_a_runs_rows_are_together(split):
+    import pandas as pd
+
+    from mesa_batch.compat import _Table
+
+    run_id = [0, 0, 0, 1, 1, 0] if split else [0, 0, 0, 0, 1, 1]
+    step = [0, 1, 1, 0, 1, 2] if split else [0, 1, 1, 2, 0, 1]
+    frame = pd.DataFrame({"run_id": run_id, "step": step, "x": range(6)})
+    table = _Table(frame, agents=False)
+    if split:  # run 0's step 2 comes after run 1's rows
+        assert table.segments(0) == {0: (0, 1), 1: (1, 3), 2: (5, 6)}
+        assert table.range(0) == (0, 6)
+        assert table.segments(1) == {0: (3, 4), 1: (4, 5)}
+    else:
+        assert table.segments(0) == {0: (0, 1), 1: (1, 3), 2: (3, 4)}
+        assert table.range(0) == (0, 4)
+        assert table.segments(1) == {0: (4, 5), 1: (5, 6)}
+    assert table.segments(7) == {}
+    assert table.range(7) == (0, 0)

@@ -250,18 +250,29 @@ class _Table:
     def __init__(self, frame: pd.DataFrame, *, agents: bool):
         run_ids = frame["run_id"].to_numpy()
         steps = frame["step"].to_numpy()
-        #: per run, its rows' range and, per step, the range of the step's (last) rows
-        self.ranges: dict[int, tuple[int, int]] = {}
-        self.segments: dict[int, dict[int, tuple[int, int]]] = {}
+        # the rows of each run and step (a group) are contiguous: per group, its first row and
+        # step; per run, the range of its groups (each run's rows together, as results are)
+        self._groups: dict[int, tuple[int, int]] = {}
+        self._starts: list[int] = []
+        self._ends: list[int] = []
+        self._group_steps: list[int] = []
+        #: per run, its rows' range and, per step, its rows' range: for runs split apart
+        self._split: tuple[dict[int, tuple[int, int]], dict[int, dict[int, tuple[int, int]]]]
+        self._split = ({}, {})
         if len(frame):
             new = np.r_[True, (run_ids[1:] != run_ids[:-1]) | (steps[1:] != steps[:-1])]
-            starts = np.flatnonzero(new).tolist()
-            ends = [*starts[1:], len(frame)]
-            for start, end in zip(starts, ends, strict=True):
-                run_id, step = int(run_ids[start]), int(steps[start])
-                first = self.ranges.get(run_id, (start, end))[0]
-                self.ranges[run_id] = (first, end)
-                self.segments.setdefault(run_id, {})[step] = (start, end)
+            starts = np.flatnonzero(new)
+            runs = run_ids[starts]
+            firsts = np.flatnonzero(np.r_[True, runs[1:] != runs[:-1]])
+            if len(np.unique(runs[firsts])) == len(firsts):
+                lasts = [*firsts[1:].tolist(), len(starts)]
+                pairs = zip(firsts.tolist(), lasts, strict=True)
+                self._groups = dict(zip(runs[firsts].tolist(), pairs, strict=True))
+                self._starts = starts.tolist()
+                self._ends = [*self._starts[1:], len(frame)]
+                self._group_steps = steps[starts].tolist()
+            else:
+                self._split = _split_runs(run_ids, steps, starts.tolist())
         self.steps: list[int] = steps.tolist()
         ids = ["agent_id"] if agents else []
         values = [c for c in frame.columns if c not in ("run_id", "step", *ids)]
@@ -273,9 +284,25 @@ class _Table:
             for c, column in zip(ids + values, self.columns, strict=True)
         ]
 
+    def segments(self, run_id: int) -> dict[int, tuple[int, int]]:
+        """A run's rows per step: the range of the step's (last) rows."""
+        groups = self._groups.get(run_id)
+        if groups is None:
+            return self._split[1].get(run_id, {})
+        a, b = groups
+        ranges = zip(self._starts[a:b], self._ends[a:b], strict=True)
+        return dict(zip(self._group_steps[a:b], ranges, strict=True))
+
+    def range(self, run_id: int) -> tuple[int, int]:
+        """The range of a run's rows ((0, 0) for a run without rows)."""
+        groups = self._groups.get(run_id)
+        if groups is None:
+            return self._split[0].get(run_id, (0, 0))
+        return self._starts[groups[0]], self._ends[groups[1] - 1]
+
     def present(self, run_id: int) -> list[int]:
         """The columns a run reported."""
-        start, end = self.ranges[run_id]
+        start, end = self.range(run_id)
         kept = []
         for i, counts in enumerate(self.nones):
             if counts is not None:
@@ -284,6 +311,21 @@ class _Table:
                     continue
             kept.append(i)
         return kept
+
+
+def _split_runs(
+    run_ids: np.ndarray, steps: np.ndarray, starts: list[int]
+) -> tuple[dict[int, tuple[int, int]], dict[int, dict[int, tuple[int, int]]]]:
+    """Per run, its rows' range and its steps' ranges, for tables whose runs are split apart."""
+    ranges: dict[int, tuple[int, int]] = {}
+    segments: dict[int, dict[int, tuple[int, int]]] = {}
+    ends = [*starts[1:], len(run_ids)]
+    for start, end in zip(starts, ends, strict=True):
+        run_id, step = int(run_ids[start]), int(steps[start])
+        first = ranges.get(run_id, (start, end))[0]
+        ranges[run_id] = (first, end)
+        segments.setdefault(run_id, {})[step] = (start, end)
+    return ranges, segments
 
 
 def _none_counts(values: list[Any]) -> np.ndarray | None:
@@ -312,11 +354,11 @@ class _Run:
     """One run's rows of one table: its reported columns, and its rows' range per step."""
 
     def __init__(self, table: _Table, run_id: int):
-        self.segments = table.segments.get(run_id, {})
+        self.segments = table.segments(run_id)
         kept = table.present(run_id) if self.segments else []
         self.names = tuple(table.names[i] for i in kept)
         self.columns = [table.columns[i] for i in kept]
-        self.range = table.ranges.get(run_id, (0, 0))
+        self.range = table.range(run_id)
         self.steps = table.steps
 
     def values(self, row: int) -> dict[str, Any]:
