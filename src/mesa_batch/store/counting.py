@@ -12,6 +12,11 @@ When anything else is found (an outcome the plan does not list, or lists under a
 key planned twice, a version-1 part, keys that are not 32-character text), it gives up and
 returns None: the caller then reads the store the whole way, which repairs what it can
 (:func:`~mesa_batch.store.reader.reconcile`), so both always give the same counts.
+
+:func:`resolve_runs` is that reading itself: each planned run's outcome and the batch it is
+read from, the data parts each batch contributes, and (when asked) other plan columns read on
+the way. ``aggregate`` and ``final`` of a store path read the store with it
+(:mod:`mesa_batch.analysis._lean`).
 """
 
 from __future__ import annotations
