@@ -105,3 +105,15 @@ def test_a_list_design_and_a_grid_make_the_same_runs(common_random_numbers):
     assert [(c.point_key, c.seed, c.parameters) for c in listed] == [
         (c.point_key, c.seed, c.parameters) for c in gridded
     ]
+
+
+def test_a_store_plan_encodes_every_run_of_a_block_with_its_own_point():
+    from mesa_batch.config import parameters_identity
+    from mesa_batch.store.encoding import encode_parameters
+    from mesa_batch.store.records import plan_table
+
+    configs = grid()
+    texts = plan_table(configs).column("parameters").to_pylist()
+    assert texts == [encode_parameters(c.parameters)[0] for c in configs]
+    assert parameters_identity(configs[0]) == parameters_identity(configs[9])  # one point
+    assert parameters_identity(configs[0]) != parameters_identity(configs[1])
