@@ -289,12 +289,18 @@ def test_a_value_without_a_stable_encoding_is_refused_by_the_design():
 
 
 def test_configurations_share_their_point_and_settings_and_pickle():
+    # a grid's runs make their parameters dict when asked (equal, not one shared object:
+    # a million distinct points hold no dict each); a design's list of dicts is shared
     configs = full_factorial(MoneyModel, {"n": [1, 2]}, iterations=3, seed=1)
-    assert configs[0].parameters is configs[2].parameters  # iteration 1 of point 0
-    assert configs[0].point_key is configs[4].point_key
-    assert configs[0].parameters is not configs[1].parameters
+    assert configs[0].parameters == configs[2].parameters == {"n": 1}  # iteration 1 of point 0
+    assert configs[0].point_key == configs[4].point_key
+    assert configs[0].parameters != configs[1].parameters
     copies = pickle.loads(pickle.dumps(configs))
     assert copies == configs
     assert [c.key for c in copies] == [c.key for c in configs]
-    assert copies[0].parameters is copies[2].parameters  # the pickle keeps the sharing
+    assert [c.parameters for c in copies] == [c.parameters for c in configs]
+    sampled = manual(MoneyModel, [{"n": 1}, {"n": 2}], iterations=3, seed=1)
+    assert sampled[0].parameters is sampled[2].parameters
+    again = pickle.loads(pickle.dumps(sampled))
+    assert again[0].parameters is again[2].parameters  # the pickle keeps the sharing
     assert content_key({"a": 1}) == "4b2bdcab76f3efe9c7ac59694f635709"

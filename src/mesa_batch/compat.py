@@ -191,7 +191,7 @@ def _configurations(
         model_cls,
         combinations,
         len(seeds),
-        lambda keys: lambda iteration: [seeds_of[iteration]] * len(keys),
+        lambda keys: lambda iteration: np.full(len(keys) // 16, seeds_of[iteration], np.uint64),
         max_steps=max(max_steps, 1),
         data_collection_period=1,
     )

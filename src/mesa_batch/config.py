@@ -9,6 +9,7 @@ de-duplication rely on it.
 
 from __future__ import annotations
 
+import binascii
 import dataclasses
 import hashlib
 import math
@@ -238,6 +239,150 @@ class _Point:
     key: str
 
 
+class _Run:
+    """One run's own values: a configuration built alone, a replica, a copy (``at`` unused)."""
+
+    __slots__ = ("iteration", "key", "point", "run_id", "seed", "settings")
+
+    def __init__(  # noqa: PLR0917 - its slots in order, as unpickling passes them
+        self, settings: _Settings, point: _Point, run_id: int, iteration: int, seed: int, key: str
+    ) -> None:
+        self.settings, self.point = settings, point
+        self.run_id, self.iteration, self.seed, self.key = run_id, iteration, seed, key
+
+    def run_id_of(self, at: int) -> int:
+        return self.run_id
+
+    def iteration_of(self, at: int) -> int:
+        return self.iteration
+
+    def seed_of(self, at: int) -> int:
+        return self.seed
+
+    def key_of(self, at: int) -> str:
+        return self.key
+
+    def point_of(self, at: int, *, keep: bool = True) -> _Point:
+        return self.point
+
+    def parameters_of(self, at: int) -> dict[str, Any]:
+        return self.point.parameters
+
+    def point_index_of(self, at: int) -> int:
+        return self.point.point
+
+    def occurrence_of(self, at: int) -> int:
+        return self.point.occurrence
+
+    def point_key_of(self, at: int) -> str:
+        return self.point.key
+
+    def point_identity(self, at: int) -> object:
+        return id(self.point)
+
+
+class _Points:
+    """A design's points as its runs' block holds them: values, 16-byte keys, occurrences.
+
+    ``items`` is any sequence of parameter dicts: a design's list (its dicts become the runs'
+    ``parameters`` as they are), or a grid that makes each point's dict when it is asked for.
+    """
+
+    __slots__ = ("items", "keys", "occurrences")
+
+    def __init__(
+        self, items: Sequence[dict[str, Any]], keys: bytes, occurrences: Sequence[int] | None
+    ) -> None:
+        self.items, self.keys, self.occurrences = items, keys, occurrences
+
+    def key(self, j: int) -> str:
+        """The key of point ``j``, as 32 hex characters."""
+        return self.keys[16 * j : 16 * j + 16].hex()
+
+    def occurrence(self, j: int) -> int:
+        """The occurrence of point ``j``."""
+        return 0 if self.occurrences is None else self.occurrences[j]
+
+
+class _Runs:
+    """The runs of a design in one block of arrays.
+
+    Run ``at`` is iteration ``at // n`` of point ``at % n`` (iteration outer, ``n`` points),
+    its seed ``seeds[at]``, its key 16 bytes of ``keys`` at ``16 * at``. A configuration of the block holds only the block and its place in it; its fields are
+    read from the block when asked for. ``run_ids`` is None while run ids are the places
+    (a renumbered copy of the block has its own array). ``kept`` holds the point objects that
+    replicas and copies of the block's runs were made from, so that they share them.
+    """
+
+    __slots__ = ("count", "kept", "keys", "points", "run_ids", "seeds", "settings")
+
+    def __init__(
+        self,
+        settings: _Settings,
+        points: _Points,
+        seeds: np.ndarray,
+        keys: bytes,
+        run_ids: np.ndarray | None = None,
+    ) -> None:
+        self.settings, self.points, self.seeds, self.keys = settings, points, seeds, keys
+        self.count = len(points.items)
+        self.run_ids = run_ids
+        self.kept: dict[int, _Point] = {}
+
+    def __len__(self) -> int:
+        return len(self.seeds)
+
+    def run_id_of(self, at: int) -> int:
+        return at if self.run_ids is None else int(self.run_ids[at])
+
+    def iteration_of(self, at: int) -> int:
+        return at // self.count
+
+    def seed_of(self, at: int) -> int:
+        return int(self.seeds[at])
+
+    def key_of(self, at: int) -> str:
+        return self.keys[16 * at : 16 * at + 16].hex()
+
+    def point_of(self, at: int, *, keep: bool = True) -> _Point:
+        """The point object of run ``at`` (kept with ``keep``: its replicas share it)."""
+        j = at % self.count
+        point = self.kept.get(j)
+        if point is None:
+            points = self.points
+            point = _Point(points.items[j], points.occurrence(j), j, points.key(j))
+            if keep:
+                self.kept[j] = point
+        return point
+
+    def parameters_of(self, at: int) -> dict[str, Any]:
+        return self.points.items[at % self.count]
+
+    def point_index_of(self, at: int) -> int:
+        return at % self.count
+
+    def occurrence_of(self, at: int) -> int:
+        return self.points.occurrence(at % self.count)
+
+    def point_key_of(self, at: int) -> str:
+        return self.points.key(at % self.count)
+
+    def point_identity(self, at: int) -> object:
+        return (id(self.points), at % self.count)
+
+    def copy(self, *, settings: _Settings | None = None, renumber: bool = False) -> _Runs:
+        """The block with other settings, or with run ids of its own to renumber."""
+        run_ids = self.run_ids
+        if renumber:
+            import numpy as np  # noqa: PLC0415
+
+            run_ids = np.arange(len(self), dtype=np.int64) if run_ids is None else run_ids.copy()
+        return _Runs(settings or self.settings, self.points, self.seeds, self.keys, run_ids)
+
+
+_Block = _Run | _Runs
+
+
 class RunConfiguration:
     """Everything one run needs: model, parameters, iteration, run length, data, seed.
 
@@ -247,15 +392,18 @@ class RunConfiguration:
     one by hand to run a single scenario.
 
     A configuration is frozen, slotted and picklable, and takes keyword arguments only. The
-    runs of one design share one object for their settings and one per design point, so a
-    configuration itself holds only what is its own (run id, iteration, seed, key): a million
-    of them fit in a few hundred megabytes.
+    runs a design builds are one block of arrays (seeds, keys, their points and one settings
+    object), and each of its configurations is a view of its place in that block, its fields
+    read from it when asked for: a million runs of a million distinct points take ~130 MB.
+    A configuration built alone, a replica or a copy holds its own values; any configuration
+    pickles as one that stands alone (never with its block).
 
     Attributes:
         model_cls: The Mesa ``Model`` subclass to run.
         parameters: The model's parameters for this run (keyword arguments, or fields of the
             model's ``Scenario``). Values may be anything, including unhashable dicts and lists.
-            Shared by the runs of a design point: treat it as read-only.
+            Shared by the runs of a design point, or made when asked for (a grid's): treat
+            it as read-only.
         run_id: The run's number within its sweep (not part of the key).
         iteration: The replication index of this design point (part of the key and the seed).
         max_steps: The most steps a run takes (it stops earlier when ``model.running`` is False).
@@ -286,7 +434,7 @@ class RunConfiguration:
         32
     """
 
-    __slots__ = ("_point", "_settings", "iteration", "key", "run_id", "seed")
+    __slots__ = ("_at", "_block")
 
     #: The configuration's fields, the keyword arguments of the constructor (and ``key``,
     #: ``point_key``, computed), in order.
@@ -308,12 +456,8 @@ class RunConfiguration:
         "point_key",
     )
 
-    _settings: _Settings
-    _point: _Point
-    run_id: int
-    iteration: int
-    seed: int
-    key: str
+    _block: _Block
+    _at: int
 
     def __init__(
         self,
@@ -354,17 +498,46 @@ class RunConfiguration:
         if seed is None:
             seed = run_seed(master_seed(None), "0" * 32, 0)
         key = point_key_of(model_cls, checked, occurrence)
-        made = _make(
+        block = _Run(
             settings,
             _Point(checked, occurrence, point, key),
-            run_id=run_id,
-            iteration=iteration,
-            seed=check_seed_value(seed),
-            key=content_key(settings.identity(key, iteration)),
+            run_id,
+            iteration,
+            check_seed_value(seed),
+            content_key(settings.identity(key, iteration)),
         )
-        _copy_slots(made, self)
+        _set_block(self, block)
+        _set_at(self, 0)
 
-    # -- the shared fields ---------------------------------------------------------------
+    # -- the fields: a run's own, its point's, its design's ---------------------------------
+
+    @property
+    def _settings(self) -> _Settings:
+        return self._block.settings
+
+    @property
+    def _point(self) -> _Point:
+        return self._block.point_of(self._at)
+
+    @property
+    def run_id(self) -> int:
+        """The run's number within its sweep (not part of the key)."""
+        return self._block.run_id_of(self._at)
+
+    @property
+    def iteration(self) -> int:
+        """The replication index of this design point."""
+        return self._block.iteration_of(self._at)
+
+    @property
+    def seed(self) -> int:
+        """The run's seed, an int in ``[0, 2**64)``."""
+        return self._block.seed_of(self._at)
+
+    @property
+    def key(self) -> str:
+        """The run's content key (32 hex characters)."""
+        return self._block.key_of(self._at)
 
     @property
     def model_cls(self) -> type:
@@ -373,8 +546,12 @@ class RunConfiguration:
 
     @property
     def parameters(self) -> Mapping[str, Any]:
-        """The model's parameters for this run (shared by the runs of its point: read-only)."""
-        return self._point.parameters
+        """The model's parameters for this run (treat them as read-only).
+
+        The runs of a point made by a design share one dict, or, for a grid, each is the
+        point's values made into a new dict when asked for (equal, not the same object).
+        """
+        return self._block.parameters_of(self._at)
 
     @property
     def max_steps(self) -> int:
@@ -389,17 +566,17 @@ class RunConfiguration:
     @property
     def occurrence(self) -> int:
         """How many identical points precede this one in its design."""
-        return self._point.occurrence
+        return self._block.occurrence_of(self._at)
 
     @property
     def point(self) -> int:
         """The index of the design point in its design."""
-        return self._point.point
+        return self._block.point_index_of(self._at)
 
     @property
     def point_key(self) -> str:
         """The key of the design point alone (no iteration or run settings)."""
-        return self._point.key
+        return self._block.point_key_of(self._at)
 
     @property
     def design(self) -> DesignInfo | None:
@@ -434,12 +611,13 @@ class RunConfiguration:
     def __delattr__(self, name: str) -> None:
         raise dataclasses.FrozenInstanceError(f"cannot delete field {name!r}")
 
-    def __getstate__(self) -> tuple[Any, ...]:
-        return tuple(getattr(self, name) for name in _SLOTS)
-
-    def __setstate__(self, state: tuple[Any, ...]) -> None:
-        for name, value in zip(_SLOTS, state, strict=True):
-            object.__setattr__(self, name, value)
+    def __reduce__(self) -> tuple[Any, ...]:
+        # a configuration pickles standalone: a batch sent to a worker never ships its block
+        # (the settings and a point's parameters dict are pickled once per pickle, by memo)
+        block, at = self._block, self._at
+        point = block.point_of(at, keep=False)
+        run = (block.run_id_of(at), block.iteration_of(at), block.seed_of(at), block.key_of(at))
+        return (_standalone, (block.settings, point, *run))
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, RunConfiguration):
@@ -479,8 +657,9 @@ class RunConfiguration:
     def renumbered(self, run_id: int) -> RunConfiguration:
         """This configuration with another run id (the run id is not part of the key).
 
-        Cheaper than :meth:`replace`: nothing is validated or keyed again, which matters
-        when a store renumbers 100,000 configurations.
+        Cheaper than :meth:`replace`: nothing is validated or keyed again. The result holds
+        its own values; :func:`renumber` renumbers many at once, a design's block staying one
+        block (what a store does to a sweep's configurations).
         """
         if run_id == self.run_id:
             return self
@@ -503,8 +682,8 @@ class RunConfiguration:
         """
         iteration = check_int("iteration", iteration, minimum=0)
         return _make(
-            self._settings,
-            self._point,
+            self._block.settings,
+            self._block.point_of(self._at),
             run_id=check_int("run_id", run_id, minimum=0),
             iteration=iteration,
             seed=check_seed_value(seed),
@@ -566,7 +745,6 @@ class RunConfiguration:
         return self.replica(iteration, run_id=self.run_id if run_id is None else run_id, seed=seed)
 
 
-_SLOTS: Final = RunConfiguration.__slots__
 _SETTINGS: Final = (
     "model_cls",
     "max_steps",
@@ -584,12 +762,8 @@ _POINT_FIELDS: Final = {
 }
 _new = object.__new__
 _DESCRIPTORS: Final[dict[str, Any]] = dict(vars(RunConfiguration))  # the slots' descriptors
-_set_settings = _DESCRIPTORS["_settings"].__set__
-_set_point = _DESCRIPTORS["_point"].__set__
-_set_run_id = _DESCRIPTORS["run_id"].__set__
-_set_iteration = _DESCRIPTORS["iteration"].__set__
-_set_seed = _DESCRIPTORS["seed"].__set__
-_set_key = _DESCRIPTORS["key"].__set__
+_set_block = _DESCRIPTORS["_block"].__set__
+_set_at = _DESCRIPTORS["_at"].__set__
 
 
 def _make(
@@ -602,43 +776,95 @@ def _make(
     key: str | None = None,
 ) -> RunConfiguration:
     """A configuration from checked parts (its key made from them unless given)."""
+    key = settings.run_key(point.key, iteration) if key is None else key
+    return _view(_Run(settings, point, run_id, iteration, seed, key), 0)
+
+
+def _view(block: _Block, at: int) -> RunConfiguration:
+    """The configuration of run ``at`` of a block."""
     config = _new(RunConfiguration)
-    _set_settings(config, settings)
-    _set_point(config, point)
-    _set_run_id(config, run_id)
-    _set_iteration(config, iteration)
-    _set_seed(config, seed)
-    _set_key(config, settings.run_key(point.key, iteration) if key is None else key)
+    _set_block(config, block)
+    _set_at(config, at)
     return config
+
+
+def _standalone(  # noqa: PLR0917 - a pickle's arguments, by position
+    settings: _Settings, point: _Point, run_id: int, iteration: int, seed: int, key: str
+) -> RunConfiguration:
+    """A configuration unpickled: a block of its own."""
+    return _view(_Run(settings, point, run_id, iteration, seed, key), 0)
 
 
 def with_settings(configs: Sequence[RunConfiguration], **changes: Any) -> list[RunConfiguration]:
     """The configurations with shared settings changed (``max_steps``...), not keyed again.
 
-    Configurations that shared a settings object share its changed copy.
+    Configurations that shared a settings object share its changed copy, and the runs of
+    one block stay one block (a copy sharing its arrays).
     """
     made: dict[int, _Settings] = {}
+    blocks: dict[int, _Runs] = {}
+
+    def changed(settings: _Settings) -> _Settings:
+        found = made.get(id(settings))
+        if found is None:
+            found = made[id(settings)] = dataclasses.replace(settings, **changes)
+        return found
+
     result = []
     for config in configs:
-        settings = made.get(id(config._settings))
-        if settings is None:
-            settings = made[id(config._settings)] = dataclasses.replace(config._settings, **changes)
-        result.append(
-            _make(
-                settings,
-                config._point,
-                run_id=config.run_id,
-                iteration=config.iteration,
-                seed=config.seed,
-                key=config.key,
-            )
-        )
+        block, at = config._block, config._at
+        if isinstance(block, _Runs):
+            copy = blocks.get(id(block))
+            if copy is None:
+                copy = blocks[id(block)] = block.copy(settings=changed(block.settings))
+            result.append(_view(copy, at))
+            continue
+        run = _Run(changed(block.settings), block.point, *_own(block))
+        result.append(_view(run, 0))
     return result
 
 
-def _copy_slots(source: RunConfiguration, target: RunConfiguration) -> None:
-    for name in _SLOTS:
-        object.__setattr__(target, name, getattr(source, name))
+def _own(run: _Run) -> tuple[int, int, int, str]:
+    return run.run_id, run.iteration, run.seed, run.key
+
+
+def renumber(configs: Sequence[RunConfiguration], run_ids: Sequence[int]) -> list[RunConfiguration]:
+    """The configurations with other run ids: ``config.renumbered(run_id)`` of each, per block.
+
+    The renumbered runs of a design's block stay one block (a copy sharing its arrays, with
+    run ids of its own), instead of a standalone configuration per run. The run ids must
+    have been checked (ints >= 0).
+    """
+    copies: dict[int, tuple[_Runs, Any]] = {}
+    result = []
+    for config, run_id in zip(configs, run_ids, strict=True):
+        block, at = config._block, config._at
+        if not isinstance(block, _Runs) or run_id == block.run_id_of(at):
+            result.append(config.renumbered(run_id))
+            continue
+        found = copies.get(id(block))
+        if found is None:
+            import numpy as np  # noqa: PLC0415
+
+            copy = block.copy(renumber=True)
+            found = copies[id(block)] = (copy, np.zeros(len(copy), dtype=bool))
+        copy, taken = found
+        if taken[at]:  # the same run twice: the second is a configuration of its own
+            result.append(config.renumbered(run_id))
+            continue
+        taken[at] = True
+        copy.run_ids[at] = run_id  # type: ignore[index]
+        result.append(_view(copy, at))
+    return result
+
+
+def parameters_identity(config: RunConfiguration) -> object:
+    """What identifies a configuration's parameters while it lives (the same for its point's).
+
+    A store encodes each point's parameters once by it; ``id(parameters)`` cannot serve, since
+    a grid's runs make their dict when asked.
+    """
+    return config._block.point_identity(config._at)
 
 
 def settings_of(
@@ -704,50 +930,46 @@ def _identity(part: object) -> object:
 def runs_of(
     settings: _Settings,
     points: Sequence[dict[str, Any]],
-    keys: Sequence[str],
-    occurrences: Sequence[int],
+    keys: bytes,
+    occurrences: Sequence[int] | None,
     *,
     iterations: int,
-    seeds: Callable[[int], Sequence[int]],
+    seeds: Callable[[int], np.ndarray],
 ) -> list[RunConfiguration]:
-    """The runs of checked design points crossed with iterations (iteration outer).
+    """The runs of checked design points crossed with iterations (iteration outer), one block.
 
-    The runs of a point share one parameters dict and point key, and every run shares
-    ``settings``; each run's key is made from the settings' template.
+    The runs are one block of arrays (:class:`_Runs`: seeds, 16-byte run keys, the points
+    with their keys), and each configuration is a view of its place in it; every run shares
+    ``settings``, and each run's key is made from the settings' template.
 
     Args:
         settings: The runs' shared settings (from :func:`settings_of`).
         points: The parameters of each point, in order (a point's index is its place
             here); their names must have been checked.
-        keys: The points' keys (from :func:`point_keys`).
-        occurrences: The points' occurrences.
+        keys: The points' keys, 16 bytes each (from :func:`point_digests`).
+        occurrences: The points' occurrences (None: all 0).
         iterations: How many iterations.
-        seeds: The seeds of an iteration's runs, one per point (ints in ``[0, 2**64)``).
+        seeds: The seeds of an iteration's runs, one per point (a uint64 array).
 
     Returns:
         The configurations, run ids ``0 .. iterations * len(points) - 1``.
     """
-    shared = [
-        _Point(p, n, j, key)
-        for j, (p, key, n) in enumerate(zip(points, keys, occurrences, strict=True))
-    ]
+    import numpy as np  # noqa: PLC0415
+
     before, middle, after = settings.template
     blake2b = hashlib.blake2b
-    runs = []
-    run_id = 0
+    hexed = binascii.hexlify(keys)  # every point key's 32 hex characters, in one bytes
+    count = len(points)
+    run_keys = bytearray()
     for iteration in range(iterations):
-        for point, seed in zip(shared, seeds(iteration), strict=True):
-            config = _new(RunConfiguration)
-            _set_settings(config, settings)
-            _set_point(config, point)
-            _set_run_id(config, run_id)
-            _set_iteration(config, iteration)
-            _set_seed(config, seed)
-            payload = f'{before}{iteration}{middle}"{point.key}"{after}'
-            _set_key(config, blake2b(payload.encode(), digest_size=16).hexdigest())
-            runs.append(config)
-            run_id += 1
-    return runs
+        head, tail = f'{before}{iteration}{middle}"'.encode(), f'"{after}'.encode()
+        for j in range(0, 32 * count, 32):
+            run_keys += blake2b(head + hexed[j : j + 32] + tail, digest_size=16).digest()
+    all_seeds = np.concatenate([seeds(iteration) for iteration in range(iterations)])
+    if all_seeds.shape != (iterations * count,) or all_seeds.dtype != np.uint64:
+        raise ValueError(f"seeds must give {count} uint64 seeds an iteration, not {all_seeds!r}")
+    block = _Runs(settings, _Points(points, keys, occurrences), all_seeds, bytes(run_keys))
+    return [_view(block, at) for at in range(iterations * count)]
 
 
 def check_reporters(what: str, reporters: object) -> dict[str, Reporter] | None:
@@ -786,12 +1008,8 @@ def point_key_of(model_cls: type, parameters: Mapping[str, Any], occurrence: int
 def point_keys(model_cls: type, points: Sequence[Mapping[str, Any]]) -> tuple[list[str], list[int]]:
     """The key and occurrence of every point: identical points are numbered 0, 1, ...
 
-    Each key equals :func:`point_key_of`'s; the canonical text of the point is assembled from
-    the encodings of its values, each value encoded once (ints, strings, bools and None by
-    value, floats directly, any other value once per object: a full factorial's levels are
-    shared by its points), instead of encoding the whole point again. Repeated points are
-    looked for on a sorted array of the keys' hashes; only when there are some are they
-    numbered with a dict.
+    Each key equals :func:`point_key_of`'s (see :func:`point_digests`, which this spells out
+    as hex text).
 
     Args:
         model_cls: The model class (part of the key).
@@ -799,6 +1017,30 @@ def point_keys(model_cls: type, points: Sequence[Mapping[str, Any]]) -> tuple[li
 
     Returns:
         The point keys, and the occurrences, in the order of the points.
+    """
+    digests, occurrences = point_digests(model_cls, points)
+    keys = [digests[i : i + 16].hex() for i in range(0, len(digests), 16)]
+    return keys, [0] * len(keys) if occurrences is None else occurrences
+
+
+def point_digests(
+    model_cls: type, points: Sequence[Mapping[str, Any]]
+) -> tuple[bytes, list[int] | None]:
+    """The keys (16 bytes each, in one bytes) and occurrences of every point.
+
+    Each key is the digest of :func:`point_key_of`'s; the canonical text of the point is
+    assembled from the encodings of its values, each value encoded once (ints, strings, bools
+    and None by value, floats directly, any other value once per object: a full factorial's
+    levels are shared by its points), instead of encoding the whole point again. Repeated
+    points are looked for on a sorted array of the keys' first 8 bytes; only when two
+    coincide are they numbered with a dict.
+
+    Args:
+        model_cls: The model class (part of the key).
+        points: The design points, in order.
+
+    Returns:
+        The point keys, and the occurrences in the order of the points (None: all 0).
 
     Raises:
         ParameterError: A value has no stable encoding (see :func:`mesa_batch.keys.canonical`).
@@ -807,29 +1049,31 @@ def point_keys(model_cls: type, points: Sequence[Mapping[str, Any]]) -> tuple[li
     prefix, _, suffix = head.partition('"parameters":{"__dict__":[]}')
     body = _PointText(suffix)
     blake2b = hashlib.blake2b
-    keys = [
-        blake2b(f"{prefix}{body(point)}".encode(), digest_size=16).hexdigest() for point in points
-    ]
-    occurrences = [0] * len(keys)
-    if not _distinct(keys):
-        seen: dict[str, int] = {}
-        for i, (point, base) in enumerate(zip(points, keys, strict=True)):
-            occurrence = seen.get(base, 0)
-            seen[base] = occurrence + 1
-            if occurrence:
-                payload = f'{prefix}"occurrence":{occurrence},{body(point)}'
-                keys[i] = blake2b(payload.encode(), digest_size=16).hexdigest()
-                occurrences[i] = occurrence
-    return keys, occurrences
+    digests = bytearray()
+    for point in points:
+        digests += blake2b(f"{prefix}{body(point)}".encode(), digest_size=16).digest()
+    if _distinct(digests):
+        return bytes(digests), None
+    occurrences = [0] * len(points)
+    seen: dict[bytes, int] = {}
+    for i, point in enumerate(points):
+        base = bytes(digests[16 * i : 16 * i + 16])
+        occurrence = seen.get(base, 0)
+        seen[base] = occurrence + 1
+        if occurrence:
+            payload = f'{prefix}"occurrence":{occurrence},{body(point)}'
+            digests[16 * i : 16 * i + 16] = blake2b(payload.encode(), digest_size=16).digest()
+            occurrences[i] = occurrence
+    return bytes(digests), occurrences
 
 
-def _distinct(keys: Sequence[str]) -> bool:
-    """Whether no two keys are equal (their hashes, sorted; equal hashes count as equal)."""
+def _distinct(digests: bytes | bytearray) -> bool:
+    """Whether no two 16-byte keys are equal (their first 8 bytes, sorted; equal counts as equal)."""
     import numpy as np  # noqa: PLC0415
 
-    hashes = np.fromiter((hash(key) for key in keys), dtype=np.int64, count=len(keys))
-    hashes.sort()
-    return not bool((hashes[1:] == hashes[:-1]).any())
+    heads = np.frombuffer(digests, dtype=np.uint64)[::2].copy()
+    heads.sort()
+    return not bool((heads[1:] == heads[:-1]).any())
 
 
 class _PointText:

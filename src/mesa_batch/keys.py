@@ -37,6 +37,7 @@ __all__ = [
     "master_seed",
     "run_seed",
     "run_seeds",
+    "seed_arrays",
 ]
 
 #: Bumped whenever the canonical encoding changes (it changes every key).
@@ -359,8 +360,26 @@ def run_seeds(master: MasterSeed, point_keys: list[str]) -> Callable[[int], list
         A function of an iteration giving
         ``[run_seed(master, key, iteration) for key in point_keys]``.
     """
-    if not point_keys:
-        return lambda iteration: []
+    digests = b"".join(
+        bytes.fromhex("".join(point_keys[start : start + _SEED_CHUNK]))
+        for start in range(0, len(point_keys), _SEED_CHUNK)
+    )
+    seeds = seed_arrays(master, digests)
+    return lambda iteration: seeds(iteration).tolist()
+
+
+def seed_arrays(master: MasterSeed, digests: bytes) -> Callable[[int], np.ndarray]:
+    """:func:`run_seeds` of points whose keys are 16-byte digests, as uint64 arrays.
+
+    Args:
+        master: The design's master seed.
+        digests: The design points' keys, 16 bytes each, one after another.
+
+    Returns:
+        A function of an iteration giving the seeds of its runs, one per point.
+    """
+    if not digests:
+        return lambda iteration: np.zeros(0, dtype=np.uint64)
     run = _words(master.entropy)
     run += [0] * (_POOL_SIZE - len(run))  # SeedSequence pads the entropy when spawn words follow
     spawn = [word for part in master.spawn_key for word in _words(int(part))]
@@ -369,22 +388,22 @@ def run_seeds(master: MasterSeed, point_keys: list[str]) -> Callable[[int], list
     # reused, instead of ~100 MB of freed million-element arrays left in the heap (issue 12)
     pools = []
     const = _INIT_A
-    for start in range(0, len(point_keys), _SEED_CHUNK):
-        # each 32-hex-digit key is four big-endian 32-bit words, as key_words reads it
-        part = "".join(point_keys[start : start + _SEED_CHUNK])
-        words = np.frombuffer(bytes.fromhex(part), dtype=">u4").astype(np.uint64).reshape(-1, 4)
+    for start in range(0, len(digests), 16 * _SEED_CHUNK):
+        # each 16-byte key is four big-endian 32-bit words, as key_words reads its hex text
+        part = digests[start : start + 16 * _SEED_CHUNK]
+        words = np.frombuffer(part, dtype=">u4").astype(np.uint64).reshape(-1, 4)
         columns = constant + [np.ascontiguousarray(words[:, i]) for i in range(4)]
         hasher = _Hasher()
         pools.append(_pool(columns, hasher))  # the same for every iteration: its words follow
         const = hasher.const
 
-    def seeds(iteration: int) -> list[int]:
+    def seeds(iteration: int) -> np.ndarray:
         tail = [np.full(1, word, dtype=np.uint64) for word in _words(iteration)]
-        found: list[int] = []
+        found = []
         for pool in pools:
             again = _Hasher()
             again.const = const
-            found += _state64(_add(list(pool), tail, again)).tolist()
-        return found
+            found.append(_state64(_add(list(pool), tail, again)))
+        return np.concatenate(found)
 
     return seeds

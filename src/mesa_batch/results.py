@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from mesa_batch.columns import arrow_table
-from mesa_batch.config import DesignInfo, RunConfiguration
+from mesa_batch.config import DesignInfo, RunConfiguration, renumber
 from mesa_batch.errors import ConfigurationError, problem
 from mesa_batch.outcomes import FAILURE_FIELDS, Failure, RunStatus, Status
 from mesa_batch.tables import MemoryTables, StoreTables, Tables
@@ -205,7 +205,8 @@ class Results:
             wanted = string_isin(plan["key"], {c.key for c in configs})
             run_ids = np.sort(plan.loc[wanted, "run_id"].to_numpy(dtype=np.int64))
             by_key = dict(zip(plan["key"], plan["run_id"], strict=True))
-            configs = [c.renumbered(int(by_key[c.key])) for c in configs if c.key in by_key]
+            configs = [c for c in configs if c.key in by_key]
+            configs = renumber(configs, [int(by_key[c.key]) for c in configs])
         results = cls._of(StoreTables(state, run_ids), configs, path)
         release_arrow_memory()
         return results

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import itertools
 import math
 import os
 from abc import ABC, abstractmethod
@@ -31,15 +32,15 @@ from mesa_batch.config import (
     check_iterations,
     check_max_steps,
     check_reporters,
-    point_keys,
+    point_digests,
     runs_of,
     settings_of,
 )
 from mesa_batch.errors import ConfigurationError, DesignError, check_int, problem
-from mesa_batch.keys import MasterSeed, master_seed, run_seed, run_seeds
+from mesa_batch.keys import MasterSeed, master_seed, run_seed, seed_arrays
 from mesa_batch.models import check_model_class, inspect_model
 
-__all__ = ["Design", "RunSettings", "crossed", "generate"]
+__all__ = ["Design", "Grid", "RunSettings", "crossed", "generate"]
 
 #: A design point, as :func:`crossed` takes it (a configuration, or a driver's own record).
 Point = TypeVar("Point")
@@ -91,14 +92,15 @@ class Design(ABC):
         """The parameter names the points will use (checked before points are drawn)."""
 
     @abstractmethod
-    def points(self, rng: np.random.Generator) -> list[dict[str, Any]]:
+    def points(self, rng: np.random.Generator) -> Sequence[dict[str, Any]]:
         """Pick the design points.
 
         Args:
             rng: The generator to draw with (derived from the master seed; deterministic).
 
         Returns:
-            The points, each a complete mapping of parameter names to values.
+            The points, each a complete mapping of parameter names to values: a list, or a
+            :class:`Grid` (whose points are made when asked for).
         """
 
     def options(self) -> dict[str, Any]:
@@ -127,7 +129,7 @@ class Design(ABC):
             return n
         return None
 
-    def draw(self, rng: np.random.Generator) -> tuple[list[dict[str, Any]], np.ndarray | None]:
+    def draw(self, rng: np.random.Generator) -> tuple[Sequence[dict[str, Any]], np.ndarray | None]:
         """Pick the points, with the unit-cube sample they came from (None if there is none)."""
         return self.points(rng), None
 
@@ -196,7 +198,7 @@ def generate(
         model_cls,
         points,
         iterations,
-        _common_seeds(master) if common_random_numbers else lambda keys: run_seeds(master, keys),
+        _common_seeds(master) if common_random_numbers else lambda keys: seed_arrays(master, keys),
         max_steps=max_steps,
         data_collection_period=data_collection_period,
         design=info,
@@ -206,15 +208,54 @@ def generate(
     )
 
 
-def _common_seeds(master: MasterSeed) -> Callable[[list[str]], Callable[[int], list[int]]]:
+def _common_seeds(master: MasterSeed) -> Callable[[bytes], Callable[[int], np.ndarray]]:
     """Common random numbers: every point of an iteration gets that iteration's one seed."""
 
-    def seeds_of(keys: list[str]) -> Callable[[int], list[int]]:
-        return lambda iteration: (
-            [run_seed(master, "", iteration, common_random_numbers=True)] * len(keys)
+    def seeds_of(keys: bytes) -> Callable[[int], np.ndarray]:
+        return lambda iteration: np.full(
+            len(keys) // 16,
+            run_seed(master, "", iteration, common_random_numbers=True),
+            dtype=np.uint64,
         )
 
     return seeds_of
+
+
+class Grid(Sequence[dict[str, Any]]):
+    """Every combination of some levels, the first varying slowest: a grid design's points.
+
+    Point ``j`` is made (a new dict) when it is asked for, so a grid of a million points holds
+    only its levels; its runs' ``parameters`` are made from it the same way.
+
+    Args:
+        names: The parameter names.
+        levels: The levels of each parameter, in the order of ``names``.
+    """
+
+    def __init__(self, names: Sequence[str], levels: Sequence[Sequence[Any]]) -> None:
+        self.names = tuple(names)
+        self.levels = tuple(tuple(level) for level in levels)
+        self._size = math.prod(len(level) for level in self.levels)
+
+    def __len__(self) -> int:
+        return self._size
+
+    def __getitem__(self, j: Any) -> Any:
+        if isinstance(j, slice):
+            return [self[i] for i in range(*j.indices(self._size))]
+        if not -self._size <= j < self._size:
+            raise IndexError(j)
+        j %= self._size
+        values = []
+        for level in reversed(self.levels):
+            j, i = divmod(j, len(level))
+            values.append(level[i])
+        return dict(zip(self.names, reversed(values), strict=True))
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        names = self.names
+        for combo in itertools.product(*self.levels):
+            yield dict(zip(names, combo, strict=True))
 
 
 #: The most runs a design may make unless raised (``MESA_BATCH_MAX_RUNS``, ``run_limit``,
@@ -268,7 +309,7 @@ def cross(
     model_cls: type,
     points: Sequence[Mapping[str, Any]],
     iterations: int,
-    seeds_of: Callable[[list[str]], Callable[[int], Sequence[int]]],
+    seeds_of: Callable[[bytes], Callable[[int], np.ndarray]],
     **settings: Any,
 ) -> list[RunConfiguration]:
     """Cross design points with iterations (iteration outer, like Mesa's ``batch_run``).
@@ -281,10 +322,11 @@ def cross(
         model_cls: The model class.
         points: The design points, in order (identical points get occurrences 0, 1, ...);
             a point that is a ``dict`` becomes its runs' ``parameters`` as it is (designs make
-            a fresh one per point).
+            a fresh one per point); a :class:`Grid` is kept as it is (its names are checked
+            once).
         iterations: How many iterations.
-        seeds_of: Given the point keys, a function of an iteration that returns the seeds of
-            that iteration's runs, one per point.
+        seeds_of: Given the point keys (16 bytes each), a function of an iteration that
+            returns the seeds of that iteration's runs, one per point (a uint64 array).
         **settings: Other ``RunConfiguration`` fields, the same for every run.
 
     Returns:
@@ -292,6 +334,12 @@ def cross(
     """
     shared = settings_of(model_cls, **settings)
     signature = inspect_model(model_cls, shared.scenario_cls)
+    if isinstance(points, Grid):
+        signature.check_names(points.names)
+        keys, occurrences = point_digests(model_cls, points)
+        return runs_of(
+            shared, points, keys, occurrences, iterations=iterations, seeds=seeds_of(keys)
+        )
     seen: set[str] = set()
     checked = []
     for point in points:
@@ -305,7 +353,7 @@ def cross(
             signature.check_names(parameters)
             seen.update(parameters)
         checked.append(parameters)
-    keys, occurrences = point_keys(model_cls, checked)
+    keys, occurrences = point_digests(model_cls, checked)
     return runs_of(shared, checked, keys, occurrences, iterations=iterations, seeds=seeds_of(keys))
 
 

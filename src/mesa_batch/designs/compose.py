@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from mesa_batch.config import RunConfiguration, check_iterations
+from mesa_batch.config import RunConfiguration, check_iterations, renumber
 from mesa_batch.designs._core import crossed
 from mesa_batch.errors import ConfigurationError, problem
 from mesa_batch.keys import master_seed, run_seed
@@ -73,7 +73,7 @@ def concat(*designs: Iterable[RunConfiguration]) -> list[RunConfiguration]:
                     "Build the designs with the same master seed=.",
                 )
             )
-    return [c.renumbered(i) for i, c in enumerate(kept.values())]
+    return renumber(list(kept.values()), range(len(kept)))
 
 
 def replicate(

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Iterable, Mapping
 from typing import Any, ClassVar, Unpack
 
 import numpy as np
 
 from mesa_batch.config import RunConfiguration
-from mesa_batch.designs._core import Design, RunSettings, generate
+from mesa_batch.designs._core import Design, Grid, RunSettings, generate
 from mesa_batch.errors import DesignError, problem
 from mesa_batch.space import ParameterSpace, level_sequences
 
@@ -33,9 +32,8 @@ class FullFactorial(Design):
     def names(self) -> Iterable[str]:  # noqa: D102
         return self.space.keys()
 
-    def points(self, rng: np.random.Generator) -> list[dict[str, Any]]:  # noqa: D102
-        names = list(self.space)
-        return [dict(zip(names, combo, strict=True)) for combo in itertools.product(*self._levels)]
+    def points(self, rng: np.random.Generator) -> Grid:  # noqa: D102
+        return Grid(list(self.space), self._levels)
 
     def options(self) -> dict[str, Any]:  # noqa: D102
         return {"space": repr(self.space)}

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
 
-from mesa_batch.config import DesignInfo, RunConfiguration
+from mesa_batch.config import DesignInfo, RunConfiguration, parameters_identity
 from mesa_batch.keys import MasterSeed
 from mesa_batch.store.encoding import Opaque, decode, dumps, encode, encode_parameters, loads
 
@@ -53,12 +53,13 @@ def plan_table(configs: Sequence[RunConfiguration]) -> Any:
     """The plan rows of configurations as an Arrow table (format version 2)."""
     import pyarrow as pa  # noqa: PLC0415
 
-    encoded: dict[int, tuple[str, bool]] = {}  # replicas share their point's parameters dict
+    encoded: dict[object, tuple[str, bool]] = {}  # each point's parameters encoded once
     texts, exact = [], []
     for config in configs:
-        found = encoded.get(id(config.parameters))
+        point = parameters_identity(config)
+        found = encoded.get(point)
         if found is None:
-            found = encoded[id(config.parameters)] = encode_parameters(config.parameters)
+            found = encoded[point] = encode_parameters(config.parameters)
         texts.append(found[0])
         exact.append(found[1])
     columns = {

@@ -25,7 +25,7 @@ import warnings
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from mesa_batch.config import DesignInfo, RunConfiguration
+from mesa_batch.config import DesignInfo, RunConfiguration, renumber
 from mesa_batch.errors import (
     SeedAdoptedWarning,
     StoreConflictError,
@@ -544,17 +544,18 @@ def _plan(
     known, next_id = state.identities()
     seeds = dict(zip(plan["key"].tolist(), plan["seed"].tolist(), strict=True))
     in_plan = set(plan.loc[plan["seed"].notna(), "key"].tolist()) if len(plan) else set()
-    configs, new = [], []
+    run_ids, planned = [], []
     for config in configurations:
         run_id = known.get(config.key)
         if run_id is None:
             run_id, next_id = next_id, next_id + 1
         elif config.key in in_plan and int(seeds[config.key]) != config.seed:
             raise StoreConflictError(_seed_conflict(root, state, config, int(seeds[config.key])))
-        fresh = config.renumbered(int(run_id))
-        configs.append(fresh)
-        if config.key not in in_plan:
-            new.append(fresh)  # new, or a finished run whose plan row was lost
+        run_ids.append(int(run_id))
+        planned.append(config.key in in_plan)
+    configs = renumber(configurations, run_ids)  # a design's block stays one block
+    # new, or a finished run whose plan row was lost
+    new = [fresh for fresh, known_run in zip(configs, planned, strict=True) if not known_run]
     _write_designs(root, state, configs)
     if new:
         _write_plan(new, root / "plan" / f"{session}.parquet")
