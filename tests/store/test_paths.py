@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import pathlib
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -13,7 +14,7 @@ import tracemalloc
 import pytest
 
 from mesa_batch import BatchRunner, Results, full_factorial
-from mesa_batch.store import StoreConflictError, StoreWriteError, read_log
+from mesa_batch.store import StoreConflictError, read_log
 from tests.helpers import ROOT
 
 
@@ -147,7 +148,30 @@ def test_a_file_size_limit_while_writing_the_log_is_a_store_write_error(tmp_path
     assert Results.open(store).counts()["succeeded"] == 4
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only directories")
+#: A sweep of 6 runs into a store, in a process of its own; exit 3 with the error on a
+#: StoreWriteError.
+READ_ONLY = """
+import sys
+from mesa_batch import BatchRunner
+from mesa_batch.errors import StoreWriteError
+from tests.store.test_paths import configs
+
+try:
+    BatchRunner(configs(6), display_progress=False, store={store!r}).run()
+except StoreWriteError as error:
+    print("StoreWriteError:", error)
+    sys.exit(3)
+"""
+
+#: Root writes into read-only directories: its sweep runs without the capabilities that let it
+#: (setpriv drops them from the process it starts), so the permissions apply to it too.
+NO_OVERRIDE = ["setpriv", "--bounding-set", "-dac_override,-dac_read_search,-fowner", "--"]
+
+
+@pytest.mark.skipif(
+    os.geteuid() == 0 and shutil.which("setpriv") is None,
+    reason="root writes into read-only directories, and setpriv (util-linux) is missing",
+)
 def test_a_read_only_store_is_a_store_write_error(tmp_path):
     store = tmp_path / "store"
     sweep(store)
@@ -155,12 +179,21 @@ def test_a_read_only_store_is_a_store_write_error(tmp_path):
         if path.is_dir():
             path.chmod(0o555)
     try:
-        with pytest.raises(StoreWriteError, match="Make the store writable"):
-            sweep(store, configs(6))
+        code = textwrap.dedent(READ_ONLY.format(store=str(store)))
+        env = {**os.environ, "PYTHONPATH": f"{ROOT / 'src'}{os.pathsep}{ROOT}"}
+        prefix = NO_OVERRIDE if os.geteuid() == 0 else []
+        done = subprocess.run(
+            [*prefix, sys.executable, "-c", code],
+            capture_output=True, text=True, cwd=ROOT, env=env, check=False,
+        )  # fmt: skip
     finally:
         for path in [store, *store.rglob("*")]:
             if path.is_dir():
                 path.chmod(0o755)
+    assert done.returncode == 3, done.stdout + done.stderr
+    assert f"StoreWriteError: the store file {store}/" in done.stdout  # the path, then the fix
+    assert "Make the store writable" in done.stdout
+    assert Results.open(store).counts() == {"succeeded": 4, "failed": 0, "pending": 0}
 
 
 def test_a_torn_status_line_is_not_glued_to_the_next_session(tmp_path):
